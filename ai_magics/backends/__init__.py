@@ -1,0 +1,1 @@
+"""Built-in backends: loaders that turn a model source into a loaded model."""

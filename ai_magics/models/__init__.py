@@ -1,0 +1,1 @@
+"""Model names: built-in aliases, resolving a name to a source, and loading through the shared cache."""

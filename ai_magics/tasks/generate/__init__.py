@@ -1,0 +1,1 @@
+"""The generate task: text generation and chat, streamed token by token."""

@@ -1,0 +1,1 @@
+"""Live views of running tasks: ipywidgets in a notebook, plain text in a terminal or headless run."""
