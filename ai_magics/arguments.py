@@ -55,7 +55,8 @@ def _typed(kind: type, noun: str, minimum: float | None = None) -> Any:
         if kind is float and value != value:
             raise argparse.ArgumentTypeError(f"{text!r} is not {noun}")
         if minimum is not None and value < minimum:
-            raise argparse.ArgumentTypeError(f"{text} is negative; it must be {minimum} or more")
+            problem = "negative" if value < 0 else "too small"
+            raise argparse.ArgumentTypeError(f"{text} is {problem}; it must be {minimum} or more")
         return value
 
     convert.__name__ = noun

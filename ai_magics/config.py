@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from traitlets import Enum, Unicode, validate
+from traitlets import Enum, TraitError, Unicode, validate
 from traitlets.config import Configurable
 
 from ai_magics.errors import AIMagicsError
+
+
+class InvalidSetting(AIMagicsError, TraitError):
+    """A rejected ``%config`` value (a TraitError, so traitlets keeps the old value)."""
 
 
 class AIMagics(Configurable):
@@ -33,7 +37,10 @@ class AIMagics(Configurable):
 
         value = proposal["value"]
         if value.strip().lower() != "auto":
-            parse_bytes(value)
+            try:
+                parse_bytes(value)
+            except AIMagicsError as exc:
+                raise InvalidSetting(str(exc)) from None
         return value
 
 

@@ -5,6 +5,7 @@ Kept thin: parse the line, fill ``{name}`` fields, call the task, and turn error
 
 from __future__ import annotations
 
+import sys
 import traceback
 from typing import Any, Callable
 
@@ -108,9 +109,24 @@ class AIMagicsLineMagic(Magics):
 _registered: dict[int, list[str]] = {}
 
 
+def _settings_from(shell: Any) -> AIMagics:
+    """``AIMagics`` configured from the shell; invalid configured values are dropped with a warning."""
+    try:
+        return AIMagics(parent=shell)
+    except AIMagicsError:
+        configured = shell.config.get("AIMagics", {})
+        for name in list(configured):
+            try:
+                AIMagics(**{name: configured[name]})
+            except Exception as exc:
+                print(f"ai_magics: ignoring AIMagics.{name} = {configured[name]!r}: {exc}", file=sys.stderr)
+                del configured[name]
+        return AIMagics(parent=shell)
+
+
 def load_ipython_extension(shell: Any) -> None:
     """Register the magics and the ``AIMagics`` configurable on ``shell``."""
-    settings = AIMagics(parent=shell)
+    settings = _settings_from(shell)
     use_settings(settings)
     shell.configurables.append(settings)
     shell.register_magics(AIMagicsLineMagic)

@@ -42,6 +42,11 @@ class PluginStatus:
         self.problems.append(problem)
 
 
+def _call(impl: Any, **kwargs: Any) -> Any:
+    """Call a hook implementation with only the arguments it declares (pluggy allows a subset)."""
+    return impl.function(*[kwargs[name] for name in impl.argnames])
+
+
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".strip()
 
@@ -111,14 +116,14 @@ class PluginHost:
             ("ai_magics_register_models", "models"),
             ("ai_magics_register_tasks", "tasks"),
         ):
-            for impl in reversed(getattr(self.pm.hook, hook_name).get_hookimpls()):
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
                 plugin = impl.plugin_name
 
                 def register(item: Any, _table: str = table, _plugin: str = plugin) -> None:
                     registry.add(_table, item, _plugin)
 
                 try:
-                    impl.function(register=register)
+                    _call(impl, register=register)
                 except Exception as exc:
                     self._status(plugin).fail(f"{hook_name} raised {_describe(exc)}")
         for plugin, message in registry.conflicts:
@@ -133,7 +138,7 @@ class PluginHost:
         impls = getattr(self.pm.hook, hook_name).get_hookimpls()
         for impl in impls:
             try:
-                impl.function(event=event)
+                _call(impl, event=event)
             except Exception as exc:
                 status = self._status(impl.plugin_name)
                 problem = f"{hook_name} raised {_describe(exc)}"
@@ -148,7 +153,7 @@ class PluginHost:
         """Ask ``ai_magics_select_backend`` implementations in pluggy's call order; the first answer wins."""
         for impl in reversed(self.pm.hook.ai_magics_select_backend.get_hookimpls()):
             try:
-                answer = impl.function(source=source, kind=kind, device=device)
+                answer = _call(impl, source=source, kind=kind, device=device)
             except Exception as exc:
                 self._status(impl.plugin_name).fail(f"ai_magics_select_backend raised {_describe(exc)}")
                 continue

@@ -50,6 +50,8 @@ def is_complete(folder: Path) -> bool:
         sizes = json.loads(marker.read_text())["files"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
+    if not isinstance(sizes, dict):
+        return False
     return all((folder / name).is_file() and (folder / name).stat().st_size == size for name, size in sizes.items())
 
 
@@ -63,6 +65,9 @@ def convert(gguf_path: Path) -> Path:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from ai_magics.backends.transformers_backend import quiet_transformers
+
+    quiet_transformers()
     target = converted_dir(gguf_path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".converting-", dir=target.parent))

@@ -69,9 +69,18 @@ def load_causal_lm(request: LoadRequest) -> Any:
     return TransformersGenerator(model, tokenizer, request.device, nbytes=module_bytes(model))
 
 
+def quiet_transformers() -> None:
+    """Keep transformers' own progress bars and info logs out of the cell output."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+    logging.set_verbosity_error()
+
+
 def _from_pretrained(folder: str, source: ModelSource, request: LoadRequest) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    quiet_transformers()
     common = {"revision": source.revision, "trust_remote_code": source.trust_remote_code}
     tokenizer = AutoTokenizer.from_pretrained(folder, **common)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype(request.dtype), **common)
@@ -85,6 +94,7 @@ def load_text_encoder(request: LoadRequest) -> Any:
     from ai_magics.backends.st_encoder import SentenceEncoder
 
     source = request.source
+    quiet_transformers()
     try:
         from sentence_transformers import SentenceTransformer
 

@@ -192,23 +192,28 @@ class ModelCache:
     def _evict_until_fits(self, device: str, needed: int, keep: ModelKey | None = None) -> bool:
         """Evict LRU unpinned models on ``device`` until ``needed`` more bytes fit; True if they do."""
         budget = self.budget(device)
-        while self.used_bytes(device) + needed > budget:
-            victim = next(
-                (e for e in self._entries.values() if e.key.device == device and not e.pins and e.key != keep),
-                None,
-            )
-            if victim is None:
-                return False
-            self._drop(victim.key)
-            self.stats.evictions += 1
-        return True
+        evicted: list[ModelKey] = []
+        try:
+            while self.used_bytes(device) + needed > budget:
+                victim = next(
+                    (e for e in self._entries.values() if e.key.device == device and not e.pins and e.key != keep),
+                    None,
+                )
+                if victim is None:
+                    return False
+                self._entries.pop(victim.key)
+                evicted.append(victim.key)
+            return True
+        finally:
+            self._evicted(evicted)
 
-    def _drop(self, key: ModelKey) -> None:
-        entry = self._entries.pop(key)
-        device = entry.key.device
-        del entry
+    def _evicted(self, keys: list[ModelKey]) -> None:
+        """Count evictions and give their memory back (one collection for the whole batch)."""
+        if not keys:
+            return
+        self.stats.evictions += len(keys)
         gc.collect()
-        if device.startswith("cuda"):
+        if any(k.device.startswith("cuda") for k in keys):
             import torch
 
             torch.cuda.empty_cache()
@@ -219,8 +224,8 @@ class ModelCache:
             entry = self._entries.get(key)
             if entry is None or entry.pins:
                 return False
-            self._drop(key)
-            self.stats.evictions += 1
+            del self._entries[key], entry
+            self._evicted([key])
             return True
 
     def clear(self) -> int:
@@ -228,8 +233,8 @@ class ModelCache:
         with self._lock:
             keys = [k for k, e in self._entries.items() if not e.pins]
             for key in keys:
-                self._drop(key)
-            self.stats.evictions += len(keys)
+                del self._entries[key]
+            self._evicted(keys)
             return len(keys)
 
     def _load_with_retry(self, key: ModelKey, loader: Callable[[], Any]) -> Any:
@@ -240,9 +245,10 @@ class ModelCache:
                 raise
         with self._lock:
             self.stats.oom_retries += 1
-            for victim in [k for k, e in self._entries.items() if not e.pins and k.device == key.device]:
-                self._drop(victim)
-                self.stats.evictions += 1
+            victims = [k for k, e in self._entries.items() if not e.pins and k.device == key.device]
+            for victim in victims:
+                del self._entries[victim]
+            self._evicted(victims)
         try:
             return loader()
         except BaseException as exc:

@@ -46,7 +46,8 @@ def resolve_model(name: str, registry: Registry) -> ModelSource:
             f"{name!r} is a file, not a model folder. Give the folder that holds config.json and the weights, "
             "or a .gguf file."
         )
-    if name.startswith((".", "/", "~")) or name.endswith(".gguf") or name.count("/") > 1:
+    base = name.split("@", 1)[0]
+    if name.startswith((".", "/", "~")) or base.endswith(".gguf") or base.count("/") > 1:
         raise AIMagicsError(f"There is no model at {name!r}: that path does not exist. Check the spelling.")
     revision = None
     if "@" in name:

@@ -33,7 +33,7 @@ def sampling_options(
     temperature = _number("temperature", temperature, float)
     if not 0 <= temperature <= 100:
         raise AIMagicsError(
-            f"temperature must be 0 or more (0 = greedy, about 0.7 for varied text), not {temperature}."
+            f"temperature must be between 0 and 100 (0 = greedy, about 0.7 for varied text), not {temperature}."
         )
     top_p = _number("top_p", top_p, float)
     if not 0 < top_p <= 1:
@@ -54,7 +54,7 @@ def stop_strings(stop: Any) -> tuple[str, ...]:
         return ()
     if isinstance(stop, str):
         stop = [stop]
-    if not all(isinstance(s, str) for s in stop):
+    if not isinstance(stop, (list, tuple)) or not all(isinstance(s, str) for s in stop):
         raise AIMagicsError(f"stop must be a string or a list of strings, not {stop!r}.")
     if any(s == "" for s in stop):
         raise AIMagicsError("A stop string cannot be empty: every text contains the empty string.")

@@ -23,7 +23,7 @@ class GeneratedText(str):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_model_options(parser, "default: smollm2, or %config AIMagics.default_model")
+    add_model_options(parser, "default: smollm2, or %%config AIMagics.default_model")
     parser.add_argument("--max-new-tokens", "-n", type=positive_int, default=128, help="tokens to generate at most")
     parser.add_argument("--temperature", "-t", type=non_negative_float, default=0.7, help="0 = greedy")
     parser.add_argument("--top-p", type=non_negative_float, default=0.9, help="nucleus sampling mass, (0, 1]")

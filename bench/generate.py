@@ -1,0 +1,175 @@
+"""Generation speed on the seed's prompt, all paths measured in one run, as ratios to raw transformers.
+
+    .venv/bin/python bench/generate.py [--tokens 128] [--repeats 3] [--json bench/generate.json]
+
+Rows: raw ``model.generate`` (the baseline), TextIteratorStreamer (the obvious streaming path),
+``ai_magics.generate``, ``ai_magics.stream_generate`` and ``%%generate`` in an IPython shell; then cold load in a
+fresh process with and without the conversion cache, cache-hit overhead, ``%load_ext`` time and peak RSS while
+loading. Every generation runs 128 tokens (end-of-sequence ignored on every path) so rates compare like for like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+SEED_PROMPT = "The quick brown fox jumps over the lazy dog"
+HERE = Path(__file__).resolve().parent
+
+
+def best_rate(fn, tokens: int, repeats: int) -> float:
+    """Tokens per second of the fastest of ``repeats`` runs of ``fn`` (which generates ``tokens`` tokens)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        produced = fn()
+        elapsed = time.perf_counter() - start
+        assert produced == tokens, f"expected {tokens} tokens, got {produced}"
+        times.append(elapsed)
+    return tokens / min(times)
+
+
+def run_in_subprocess(code: str, env: dict[str, str] | None = None) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+COLD_LOAD = """
+import json, resource, time
+t0 = time.perf_counter()
+import torch, transformers
+from ai_magics.models.loading import plan_model, use_model
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+t1 = time.perf_counter()
+with use_model(plan_model("smollm2", "causal-lm")) as g:
+    nbytes = g.nbytes
+t2 = time.perf_counter()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "peak_delta": peak - base, "weights": nbytes}))
+"""
+
+LOAD_EXT = """
+import json, sys, time
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+t = time.perf_counter()
+shell.run_line_magic("load_ext", "ai_magics")
+dt = time.perf_counter() - t
+print(json.dumps({"load_ext_s": dt, "torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", type=Path, default=HERE / "generate.json")
+    args = parser.parse_args()
+    n, r = args.tokens, args.repeats
+
+    import torch
+    from IPython.testing.globalipapp import start_ipython
+    from transformers import TextIteratorStreamer
+
+    import ai_magics
+    from ai_magics.cache import get_cache
+    from ai_magics.models.loading import plan_model, use_model
+
+    plan = plan_model("smollm2", "causal-lm")
+    results: dict[str, float] = {}
+    with use_model(plan) as g:
+        eos = g.eos_ids
+        g.eos_ids = set()  # ignore end-of-sequence so every path makes exactly n tokens
+        ids = g.encode(SEED_PROMPT)
+        mask = torch.ones_like(ids)
+        raw_kwargs = dict(attention_mask=mask, max_new_tokens=n, min_new_tokens=n, do_sample=False)
+
+        def raw() -> int:
+            return g.model.generate(ids, **raw_kwargs).shape[1] - ids.shape[1]
+
+        def text_iterator_streamer() -> int:
+            streamer = TextIteratorStreamer(g.tokenizer, skip_prompt=True)
+            thread = threading.Thread(target=g.model.generate, kwargs=dict(inputs=ids, streamer=streamer, **raw_kwargs))
+            thread.start()
+            for _ in streamer:
+                pass
+            thread.join()
+            return n
+
+        def api() -> int:
+            ai_magics.generate(SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False)
+            return n
+
+        def api_stream() -> int:
+            stream = ai_magics.stream_generate(SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False)
+            for _ in stream:
+                pass
+            return stream.tokens
+
+        shell = start_ipython()
+        shell.run_line_magic("load_ext", "ai_magics")
+        devnull = open(os.devnull, "w")
+
+        def magic() -> int:
+            real, sys.stdout = sys.stdout, devnull
+            try:
+                result = shell.run_cell(f"%%generate --temperature 0 --no-chat -n {n} --out _b\n{SEED_PROMPT}")
+            finally:
+                sys.stdout = real
+            assert result.success, result.error_in_exec
+            return n
+
+        raw()  # warm-up
+        for name, fn in [("raw", raw), ("streamer", text_iterator_streamer), ("api", api),
+                         ("stream", api_stream), ("magic", magic)]:  # fmt: skip
+            results[name] = best_rate(fn, n, r)
+        g.eos_ids = eos
+
+    hit_times = []
+    for _ in range(200):
+        start = time.perf_counter()
+        with use_model(plan_model("smollm2", "causal-lm")):
+            pass
+        hit_times.append(time.perf_counter() - start)
+    cache_hit_ms = statistics.median(hit_times) * 1000
+
+    warm = run_in_subprocess(COLD_LOAD)
+    with tempfile.TemporaryDirectory() as empty:
+        cold = run_in_subprocess(COLD_LOAD, {"AI_MAGICS_CACHE_DIR": empty})
+    load_ext = run_in_subprocess(LOAD_EXT)
+
+    rows = [
+        ("raw transformers generate (tok/s)", results["raw"], 1.0),
+        ("TextIteratorStreamer (tok/s)", results["streamer"], results["streamer"] / results["raw"]),
+        ("ai_magics.generate (tok/s)", results["api"], results["api"] / results["raw"]),
+        ("ai_magics.stream_generate (tok/s)", results["stream"], results["stream"] / results["raw"]),
+        ("%%generate in IPython (tok/s)", results["magic"], results["magic"] / results["raw"]),
+        ("cold load, no conversion cache (s)", cold["load_s"], None),
+        ("cold load, conversion cache (s)", warm["load_s"], cold["load_s"] / warm["load_s"]),
+        ("cache-hit overhead (ms)", cache_hit_ms, None),
+        ("%load_ext ai_magics (s)", load_ext["load_ext_s"], None),
+        ("peak RSS delta while loading / fp32 weights", warm["peak_delta"] / warm["weights"], None),
+    ]
+    print(f"SmolLM2-135M-Instruct, {n} new tokens, best of {r}, {torch.get_num_threads()} torch threads")
+    print(f"{'measure':46} {'value':>10} {'ratio':>8}")
+    for label, value, ratio in rows:
+        print(f"{label:46} {value:10.3f} {'' if ratio is None else f'{ratio:7.2f}x':>8}")
+    print(f"(load_ext imported torch: {load_ext['torch']}, transformers: {load_ext['transformers']}; "
+          f"cold load speed-up from the conversion cache shown as its ratio)")  # fmt: skip
+    args.json.write_text(json.dumps({"rows": [list(r) for r in rows], "tokens": n}, indent=1))
+    get_cache().clear()
+
+
+if __name__ == "__main__":
+    main()
