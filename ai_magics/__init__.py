@@ -22,6 +22,7 @@ __all__ = [
     "get_cache",
     "hookimpl",
     "load_ipython_extension",
+    "run_task",
     "stream_generate",
     "unload_ipython_extension",
 ]
@@ -30,6 +31,7 @@ _LAZY = {
     "generate": "ai_magics.tasks.generate.api",
     "stream_generate": "ai_magics.tasks.generate.api",
     "get_cache": "ai_magics.cache",
+    "run_task": "ai_magics.tasks.runner",
 }
 
 

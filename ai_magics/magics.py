@@ -12,12 +12,13 @@ from typing import Any, Callable
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from ai_magics.arguments import HelpRequested, MagicArgumentParser, parse_line
+from ai_magics.arguments import HelpRequested, parse_line
 from ai_magics.config import AIMagics, get_settings, use_settings
 from ai_magics.context import RunContext
 from ai_magics.errors import AIMagicsError
 from ai_magics.interpolate import interpolate
 from ai_magics.plugins import get_plugin_host
+from ai_magics.tasks.runner import task_parser
 
 _last_traceback: str | None = None
 
@@ -25,14 +26,6 @@ _last_traceback: str | None = None
 def last_traceback() -> str | None:
     """The full traceback of the last unexpected error a magic reported (for bug reports)."""
     return _last_traceback
-
-
-def task_parser(task_name: str) -> MagicArgumentParser:
-    """The argument parser for a registered task's magic line."""
-    task = get_plugin_host().registry.tasks[task_name]
-    parser = MagicArgumentParser(task.name, task.summary)
-    task.add_arguments(parser)
-    return parser
 
 
 def run_task_magic(task_name: str, line: str, cell: str, user_ns: dict[str, Any]) -> Any:

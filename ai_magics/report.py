@@ -80,7 +80,7 @@ def clear_cache() -> str:
 
 def help_report(task: str | None = None) -> str:
     """Overview of the magics, or one task's options."""
-    from ai_magics.magics import task_parser
+    from ai_magics.tasks.runner import task_parser
 
     registry = get_plugin_host().registry
     if task:

@@ -47,10 +47,11 @@ def run_in_subprocess(code: str, env: dict[str, str] | None = None) -> dict:
 
 COLD_LOAD = """
 import json, resource, time
+import psutil
 t0 = time.perf_counter()
 import torch, transformers
 from ai_magics.models.loading import plan_model, use_model
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+base = psutil.Process().memory_info().rss
 t1 = time.perf_counter()
 with use_model(plan_model("smollm2", "causal-lm")) as g:
     nbytes = g.nbytes
@@ -159,7 +160,8 @@ def main() -> None:
         ("cold load, conversion cache (s)", warm["load_s"], cold["load_s"] / warm["load_s"]),
         ("cache-hit overhead (ms)", cache_hit_ms, None),
         ("%load_ext ai_magics (s)", load_ext["load_ext_s"], None),
-        ("peak RSS delta while loading / fp32 weights", warm["peak_delta"] / warm["weights"], None),
+        ("peak RSS rise while loading / fp32 weights, GGUF", cold["peak_delta"] / cold["weights"], None),
+        ("peak RSS rise while loading / fp32 weights, cached", warm["peak_delta"] / warm["weights"], None),
     ]
     print(f"SmolLM2-135M-Instruct, {n} new tokens, best of {r}, {torch.get_num_threads()} torch threads")
     print(f"{'measure':46} {'value':>10} {'ratio':>8}")
