@@ -93,7 +93,11 @@ def convert(gguf_path: Path) -> Path:
         sizes = {p.name: p.stat().st_size for p in staging.iterdir() if p.is_file()}
         (staging / COMPLETE_MARKER).write_text(json.dumps({"source": str(gguf_path), "files": sizes}))
         discard(target)
-        os.replace(staging, target)
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not is_complete(target):  # another process finished the same conversion first: use theirs
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
