@@ -18,11 +18,13 @@ from ai_magics.hookspecs import hookimpl
 __version__ = "0.1.0"
 __all__ = [
     "AIMagicsError",
+    "classify",
     "generate",
     "get_cache",
     "hookimpl",
     "load_ipython_extension",
     "run_task",
+    "train",
     "stream_generate",
     "unload_ipython_extension",
 ]
@@ -32,6 +34,8 @@ _LAZY = {
     "stream_generate": "ai_magics.tasks.generate.api",
     "get_cache": "ai_magics.cache",
     "run_task": "ai_magics.tasks.runner",
+    "train": "ai_magics.tasks.train.api",
+    "classify": "ai_magics.tasks.classify.api",
 }
 
 

@@ -56,9 +56,9 @@ def _report(task: str, exc: BaseException) -> UsageError:
 def make_cell_magic(task_name: str, shell: Any) -> Callable[[str, str], Any]:
     """The cell magic function for ``task_name``."""
 
-    def cell_magic(line: str, cell: str) -> Any:
+    def cell_magic(line: str, cell: str | None = None) -> Any:
         try:
-            return run_task_magic(task_name, line, cell, shell.user_ns)
+            return run_task_magic(task_name, line, cell or "", shell.user_ns)
         except KeyboardInterrupt:
             raise UsageError(f"Interrupted: %%{task_name} stopped before it produced anything.") from None
         except Exception as exc:
@@ -125,16 +125,18 @@ def load_ipython_extension(shell: Any) -> None:
     shell.register_magics(AIMagicsLineMagic)
     names = []
     for name in get_plugin_host().registry.tasks:
-        shell.register_magic_function(make_cell_magic(name, shell), magic_kind="cell", magic_name=name)
+        # line_cell: `%train --data df ...` works too, since IPython refuses a cell magic with an empty body.
+        shell.register_magic_function(make_cell_magic(name, shell), magic_kind="line_cell", magic_name=name)
         names.append(name)
     _registered[id(shell)] = names
 
 
 def unload_ipython_extension(shell: Any) -> None:
     """Remove the magics and the configurable again."""
-    cell_magics = shell.magics_manager.magics["cell"]
+    magics = shell.magics_manager.magics
     for name in _registered.pop(id(shell), []):
-        cell_magics.pop(name, None)
+        magics["cell"].pop(name, None)
+        magics["line"].pop(name, None)
     shell.magics_manager.magics["line"].pop("ai_magics", None)
     shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, AIMagics)]
 

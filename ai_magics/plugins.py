@@ -24,6 +24,8 @@ BUILTIN_PLUGINS = {
     "builtin-models": "ai_magics.models.builtin_aliases",
     "builtin-transformers": "ai_magics.backends.transformers_backend",
     "builtin-generate": "ai_magics.tasks.generate.plugin",
+    "builtin-classify": "ai_magics.tasks.classify.plugin",
+    "builtin-train": "ai_magics.tasks.train.plugin",
 }
 
 

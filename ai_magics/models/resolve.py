@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -10,6 +11,21 @@ from ai_magics.models import trained
 from ai_magics.registry import ModelSource, Registry
 
 HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+TRAINED_MARKER = "ai_magics_trained.json"  # written by %%train into every folder it saves
+
+
+def saved_by_train(folder: Path) -> ModelSource | None:
+    """The source for a folder ``%%train --save`` wrote (its marker names the kind and format), else None."""
+    try:
+        marker = json.loads((folder / TRAINED_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(marker, dict) or "kind" not in marker:
+        return None
+    return ModelSource(
+        model_id=str(folder), path=str(folder), kind=str(marker["kind"]),
+        file_format=str(marker.get("file_format", "trained")),
+    )  # fmt: skip
 
 
 def known_models(registry: Registry) -> list[str]:
@@ -41,7 +57,8 @@ def resolve_model(name: str, registry: Registry) -> ModelSource:
             resolved = path.resolve()
             return ModelSource(model_id=str(resolved), path=str(resolved.parent), gguf_file=resolved.name)
         if path.is_dir():
-            return ModelSource(model_id=str(path.resolve()), path=str(path.resolve()))
+            resolved = path.resolve()
+            return saved_by_train(resolved) or ModelSource(model_id=str(resolved), path=str(resolved))
         raise AIMagicsError(
             f"{name!r} is a file, not a model folder. Give the folder that holds config.json and the weights, "
             "or a .gguf file."

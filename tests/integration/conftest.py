@@ -12,9 +12,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 @pytest.fixture(scope="session")
 def shell():
     """A real (terminal-style) IPython shell with ``%load_ext ai_magics``."""
+    from IPython import get_ipython
     from IPython.testing.globalipapp import start_ipython
 
-    ip = start_ipython()
+    ip = start_ipython() or get_ipython()  # start_ipython returns None after the first call
     ip.run_line_magic("load_ext", "ai_magics")
     yield ip
 

@@ -41,8 +41,22 @@ def execute(client, code: str, on_message=None, timeout: float = 600) -> tuple[d
             on_message(msg)
         if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
             break
-    reply = client.get_shell_msg(timeout=60)
-    return reply, messages
+    return shell_reply(client, msg_id), messages
+
+
+_replies: dict[str, dict] = {}
+
+
+def shell_reply(client, msg_id: str, timeout: float = 120) -> dict:
+    """The shell reply to request ``msg_id`` (replies to other requests are kept for their own callers)."""
+    deadline = time.monotonic() + timeout
+    while msg_id not in _replies and time.monotonic() < deadline:
+        try:
+            reply = client.get_shell_msg(timeout=1)
+        except queue.Empty:
+            continue
+        _replies[reply["parent_header"].get("msg_id")] = reply
+    return _replies.pop(msg_id)
 
 
 def test_stop_button_click_during_generation_keeps_partial_text(kernel):
@@ -73,8 +87,7 @@ def test_stop_button_click_during_generation_keeps_partial_text(kernel):
     )
     assert reply["content"]["status"] == "ok"
     assert state["clicked"], "the widget never streamed updates"
-    queued_reply = kernel.get_shell_msg(timeout=60)
-    assert queued_reply["parent_header"]["msg_id"] == state["queued"]
+    queued_reply = shell_reply(kernel, state["queued"])
     assert queued_reply["content"]["status"] == "ok"
     reply, messages_after = execute(kernel, "print(len(partial.split()), queued_during_run)")
     words = int(next(m for m in messages_after if m["msg_type"] == "stream")["content"]["text"].split()[0])

@@ -49,10 +49,12 @@ def test_run_task_rejects_unknown_tasks_and_options(echo_plugin):
 
 
 def test_third_party_task_becomes_a_cell_magic(echo_plugin):
-    from IPython.core.interactiveshell import InteractiveShell
+    from IPython import get_ipython
+    from IPython.testing.globalipapp import start_ipython
 
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "ai_magics")
+    shell = start_ipython() or get_ipython()  # the same global test shell the integration tests use
+    was_loaded = "ai_magics" in shell.extension_manager.loaded
+    shell.run_line_magic("reload_ext" if was_loaded else "load_ext", "ai_magics")
     try:
         result = shell.run_cell("%%echo --shout --out said\nhello {who}", store_history=False)
         assert result.success is False  # {who} is undefined: a clear error, not a traceback
@@ -61,4 +63,5 @@ def test_third_party_task_becomes_a_cell_magic(echo_plugin):
         assert result.success
         assert shell.user_ns["said"] == "HELLO WORLD\n" or shell.user_ns["said"] == "HELLO WORLD"
     finally:
-        shell.run_line_magic("unload_ext", "ai_magics")
+        if not was_loaded:
+            shell.run_line_magic("unload_ext", "ai_magics")
