@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast bench clean strip-notebooks
+.PHONY: install browser demo test test-fast bench clean strip-notebooks notebooks
 
 install: $(STAMPS)/project
 
@@ -33,10 +33,20 @@ $(STAMPS)/project: $(STAMPS)/models pyproject.toml $(PLUGIN_PYPROJECTS)
 	$(PIP) install -e '.[dev]' $(foreach p,$(PLUGIN_PYPROJECTS),-e $(dir $(p)))
 	@touch $@
 
+# The browser tests drive Debian's Chromium through Playwright for Python (a dev dependency; it never downloads
+# a browser). apt-get runs only when /usr/bin/chromium is missing.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser: install
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; \
+	fi
+	@$(PY) -c "import playwright" 2>/dev/null || $(PIP) install 'playwright>=1.45'
+
 demo: install
 	$(PY) -m ai_magics.demo notebooks/quickstart.ipynb
 
-test: install
+test: install browser
 	$(PY) -m pytest -q -ra
 
 test-fast: install
@@ -45,7 +55,11 @@ test-fast: install
 bench: install
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
-strip-notebooks: install
+# The example notebooks are written, without outputs, by notebooks/build_notebooks.py (edit the cells there).
+notebooks: install
+	$(PY) notebooks/build_notebooks.py
+
+strip-notebooks: notebooks
 	$(PY) -m ai_magics.demo --strip notebooks/*.ipynb
 
 clean:

@@ -62,6 +62,15 @@ def ai_magics_select_backend(source: ModelSource, kind: str, device: str) -> str
     """
 
 
+@hookspec(firstresult=True)
+def ai_magics_resolve_model(name: str) -> ModelSource | None:
+    """Return the source for a ``--model`` name this plugin understands (such as ``server:NAME``), or None to pass.
+
+    Asked for names that are neither a registered alias nor a trained model, before they are taken as a local
+    path or a hub id; the first non-None answer wins. Raise ``AIMagicsError`` for a name that is yours but wrong.
+    """
+
+
 @hookspec
 def ai_magics_on_token(event: TokenEvent) -> None:
     """Observe each piece of text as generation streams it. Must be fast: it runs once per token."""

@@ -92,6 +92,12 @@ class PluginHost:
         except Exception as exc:
             status.fail(f"rejected: {_describe(exc)}")
             return False
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            if caller.spec is None and not all(i.optionalhook for i in caller.get_hookimpls() if i.plugin is plugin):
+                status.fail(
+                    f"implements {caller.name}, which is not a hook (misspelled?); the hooks are: "
+                    f"{', '.join(hookspecs.all_hook_names())}"
+                )
         self._registry = None
         return True
 
@@ -118,7 +124,7 @@ class PluginHost:
             ("ai_magics_register_models", "models"),
             ("ai_magics_register_tasks", "tasks"),
         ):
-            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            for impl in self._registration_order(hook_name):
                 plugin = impl.plugin_name
 
                 def register(item: Any, _table: str = table, _plugin: str = plugin) -> None:
@@ -131,6 +137,13 @@ class PluginHost:
         for plugin, message in registry.conflicts:
             self._status(plugin).problems.append(message)
         return registry
+
+    def _registration_order(self, hook_name: str) -> list[Any]:
+        """Implementations in the order plugins were loaded (built-ins first), whatever tryfirst/trylast say:
+        registering first is what wins a name, so a plugin cannot take over a built-in task or alias."""
+        loaded = {name: index for index, name in enumerate(self.statuses)}
+        impls = getattr(self.pm.hook, hook_name).get_hookimpls()
+        return sorted(impls, key=lambda impl: loaded.get(impl.plugin_name, len(loaded)))
 
     def _status(self, plugin: str) -> PluginStatus:
         return self.statuses.setdefault(plugin, PluginStatus(plugin, "added at run time"))
@@ -160,6 +173,25 @@ class PluginHost:
                 self._status(impl.plugin_name).fail(f"ai_magics_select_backend raised {_describe(exc)}")
                 continue
             if answer is not None and answer in self.registry.backends:
+                return answer
+        return None
+
+    def resolve_model(self, name: str) -> Any:
+        """Ask ``ai_magics_resolve_model`` implementations for ``name``; the first ModelSource wins, else None.
+
+        An AIMagicsError (the name is the plugin's, but wrong) reaches the user; any other exception is reported
+        against the plugin and skipped."""
+        from ai_magics.errors import AIMagicsError
+
+        for impl in reversed(self.pm.hook.ai_magics_resolve_model.get_hookimpls()):
+            try:
+                answer = _call(impl, name=name)
+            except AIMagicsError:
+                raise
+            except Exception as exc:
+                self._status(impl.plugin_name).fail(f"ai_magics_resolve_model raised {_describe(exc)}")
+                continue
+            if answer is not None:
                 return answer
         return None
 

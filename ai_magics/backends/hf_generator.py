@@ -126,8 +126,10 @@ class TransformersGenerator:
     ) -> Iterator[str]:
         decoder = IncrementalDecoder(self.tokenizer)
         input_ids = self.encode(prompt, chat=chat)
+        previous: str | None = None  # one piece held back, so the decoder's tail joins the last token's piece
         for token in decode_token_ids(self.model, input_ids, options, self.eos_ids, should_stop):
-            yield decoder.push(token)
-        tail = decoder.flush()
-        if tail:
-            yield tail
+            if previous is not None:
+                yield previous
+            previous = decoder.push(token)
+        if previous is not None:
+            yield previous + decoder.flush()

@@ -35,7 +35,7 @@ def plan_model(
     settings = get_settings()
     host = get_plugin_host()
     registry = host.registry
-    source = resolve_model(name or default or settings.default_model, registry)
+    source = resolve_model(name or default or settings.default_model, registry, host.resolve_model)
     if source.kind is not None and source.kind != kind:
         have = KIND_NAMES.get(source.kind, source.kind)
         want = KIND_NAMES.get(kind, kind)

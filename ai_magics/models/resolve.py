@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Callable
 
 from ai_magics.errors import AIMagicsError
 from ai_magics.models import trained
@@ -42,8 +43,13 @@ def unknown_model(name: str, registry: Registry) -> AIMagicsError:
     )
 
 
-def resolve_model(name: str, registry: Registry) -> ModelSource:
-    """The source for ``name``, or a clear error listing the known aliases."""
+def resolve_model(
+    name: str, registry: Registry, resolver: Callable[[str], ModelSource | None] | None = None
+) -> ModelSource:
+    """The source for ``name``, or a clear error listing the known aliases.
+
+    Order: trained models, aliases, then ``resolver`` (the plugins' ``ai_magics_resolve_model`` answers), then
+    local paths and hub ids."""
     name = (name or "").strip()
     if not name:
         raise AIMagicsError("No model was given. Pass --model NAME, e.g. --model smollm2.")
@@ -51,6 +57,10 @@ def resolve_model(name: str, registry: Registry) -> ModelSource:
         return trained.source(name)
     if name in registry.models:
         return registry.models[name].locate()
+    if resolver is not None:
+        source = resolver(name)
+        if source is not None:
+            return source
     path = Path(name).expanduser()
     if path.exists():
         if path.is_file() and path.suffix == ".gguf":

@@ -29,7 +29,7 @@ def test_greedy_output_equals_raw_transformers_generate(run, shell):
     from ai_magics.backends.gguf_conversion import ensure_converted
     from ai_magics.models.builtin_aliases import locate_smollm2
 
-    result = run(f"%%generate --temperature 0 --no-chat --max-new-tokens 40 --out greedy\n{SEED_PROMPT}")
+    result = run(f"%%generate --backend transformers --temperature 0 --no-chat -n 40 --out greedy\n{SEED_PROMPT}")
     assert result.success, error_text(result)
     ours = shell.user_ns["greedy"]
 

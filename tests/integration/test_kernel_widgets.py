@@ -63,7 +63,7 @@ def test_stop_button_click_during_generation_keeps_partial_text(kernel):
     reply, _ = execute(kernel, "%load_ext ai_magics\n%config AIMagics.widgets = 'on'")
     assert reply["content"]["status"] == "ok"
     # Load the model first, so the measured run below is pure generation.
-    reply, _ = execute(kernel, f"%%generate -n 2 --temperature 0 --no-chat\n{PROMPT}")
+    reply, _ = execute(kernel, f"%%generate --backend transformers -n 2 --temperature 0 --no-chat\n{PROMPT}")
     assert reply["content"]["status"] == "ok"
 
     state = {"button": None, "updates": 0, "clicked": False}
@@ -83,7 +83,7 @@ def test_stop_button_click_during_generation_keeps_partial_text(kernel):
                 state["clicked"] = True
 
     reply, messages = execute(
-        kernel, f"%%generate -n 400 --temperature 0 --no-chat --out partial\n{PROMPT}", on_message
+        kernel, f"%%generate --backend transformers -n 400 -t 0 --no-chat --out partial\n{PROMPT}", on_message
     )
     assert reply["content"]["status"] == "ok"
     assert state["clicked"], "the widget never streamed updates"

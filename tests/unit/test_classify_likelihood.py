@@ -27,7 +27,7 @@ def one_torch_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def generator() -> Iterator[Any]:
-    with use_model(plan_model("smollm2", "causal-lm", device="cpu")) as loaded:
+    with use_model(plan_model("smollm2", "causal-lm", device="cpu", backend="transformers")) as loaded:
         yield loaded
 
 

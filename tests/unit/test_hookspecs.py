@@ -46,11 +46,11 @@ def test_registration_hooks_take_a_register_callback_and_events_take_an_event():
     assert list(inspect.signature(hookspecs.ai_magics_select_backend).parameters) == ["source", "kind", "device"]
 
 
-def test_only_select_backend_is_firstresult():
+def test_only_the_choosing_hooks_are_firstresult():
     firstresult = {
         name for name in hookspecs.all_hook_names() if getattr(hookspecs, name).ai_magics_spec["firstresult"]
     }
-    assert firstresult == {"ai_magics_select_backend"}
+    assert firstresult == {"ai_magics_select_backend", "ai_magics_resolve_model"}
 
 
 def test_the_public_hookimpl_marker_matches_the_project_name():

@@ -12,7 +12,7 @@ from ai_magics.events import DoneEvent
 from ai_magics.models.loading import plan_model, use_model
 from ai_magics.plugins import get_plugin_host
 from ai_magics.tasks.classify import likelihood, result, zero_shot
-from ai_magics.tasks.classify.choose import CLASSIFIER, ENCODER, model_kind
+from ai_magics.tasks.classify.choose import CAUSAL_LM, CLASSIFIER, ENCODER, model_kind
 from ai_magics.tasks.classify.inputs import API_ORIGIN, table_input, text_inputs
 from ai_magics.tasks.classify.labels import DEFAULT_TEMPLATE, parse_labels, require_choice
 from ai_magics.tasks.classify.trained import check_predictor, predict
@@ -68,6 +68,8 @@ def classify(
         label_set = require_choice(parse_labels(labels), multi_label)
         inputs = text_inputs(texts_or_data, column, origin)
         label_texts = label_set.texts(template) if kind == ENCODER else []
+        if kind == CAUSAL_LM and backend is None:
+            backend = "transformers"  # likelihood scoring needs the torch model's logits, not a text stream
         plan = plan_model(name, kind, device=device, dtype=dtype, backend=backend)
         with use_model(plan) as loaded:
             if kind == ENCODER:

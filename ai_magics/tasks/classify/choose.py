@@ -33,7 +33,7 @@ def model_kind(name: str, device: str) -> str:
     from ai_magics.models.resolve import resolve_model
 
     host = get_plugin_host()
-    source = resolve_model(name, host.registry)
+    source = resolve_model(name, host.registry, host.resolve_model)
     kind = source.kind
     if kind is None:
         if source.file_format == "trained" or host.select_backend(source, CLASSIFIER, device) is not None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from ai_magics.arguments import add_model_options, non_negative_float, non_negative_int, positive_int
 from ai_magics.context import check_identifier
-from ai_magics.errors import GenerationInterrupted
+from ai_magics.errors import AIMagicsError, GenerationInterrupted
 from ai_magics.hookspecs import hookimpl
 from ai_magics.registry import Task
 
@@ -56,6 +56,7 @@ def run(args: argparse.Namespace, body: str, context: RunContext) -> GeneratedTe
     view = make_stream_view(context.widgets)
     view.start(stream.stop)
     interrupted = False
+    failed: AIMagicsError | None = None
     try:
         for piece in stream:
             view.add(piece, stream.text, stream.tokens, stream.elapsed)
@@ -63,10 +64,17 @@ def run(args: argparse.Namespace, body: str, context: RunContext) -> GeneratedTe
         interrupted = True
         stream.close()
         stream.stopped = True
+    except AIMagicsError as exc:
+        if stream.started is None:  # failed before generating (loading, options): nothing to keep
+            raise
+        failed = exc  # the backend failed mid-stream (a server that died): keep what it produced
     finally:
-        view.finish(stream.text, stream.tokens, stream.elapsed, stream.stopped or interrupted)
+        view.finish(stream.text, stream.tokens, stream.elapsed, stream.stopped or interrupted or failed is not None)
     text = GeneratedText(stream.text)
     context.store(out, text)
+    if failed is not None:
+        where = f" The partial text is in `{out}`." if out and text else ""
+        raise GenerationInterrupted(f"{failed}{where}", partial=text) from None
     if interrupted:
         where = f" in `{out}`" if out else ""
         raise GenerationInterrupted(
