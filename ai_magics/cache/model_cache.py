@@ -91,7 +91,7 @@ class ModelCache:
     # -- use ------------------------------------------------------------------------------------------------
     @contextmanager
     def use(
-        self, key: ModelKey, loader: Callable[[], Any] | None = None, estimate_bytes: int = 0
+        self, key: ModelKey, loader: Callable[[], Any] | None = None, estimate_bytes: int | Callable[[], int] = 0
     ) -> Iterator[Any]:
         """Pin the model for ``key`` while the block runs, loading it with ``loader`` on a miss."""
         value = self.acquire(key, loader, estimate_bytes)
@@ -100,8 +100,12 @@ class ModelCache:
         finally:
             self.release(key)
 
-    def acquire(self, key: ModelKey, loader: Callable[[], Any] | None = None, estimate_bytes: int = 0) -> Any:
-        """Return the model for ``key`` pinned (call :meth:`release` after), loading it on a miss."""
+    def acquire(
+        self, key: ModelKey, loader: Callable[[], Any] | None = None, estimate_bytes: int | Callable[[], int] = 0
+    ) -> Any:
+        """Return the model for ``key`` pinned (call :meth:`release` after), loading it on a miss.
+
+        ``estimate_bytes`` may be a function: it is then called only on a miss, never on the hit path."""
         with self._lock:
             value = self._pin_if_cached(key)
             if value is not None:
@@ -115,7 +119,8 @@ class ModelCache:
                 if value is not None:
                     return value
                 self.stats.misses += 1
-                self._make_room(key, estimate_bytes)
+                needed = estimate_bytes() if callable(estimate_bytes) else estimate_bytes
+                self._make_room(key, needed)
             start = time.perf_counter()
             value = self._load_with_retry(key, loader)
             with self._lock:

@@ -65,11 +65,14 @@ def plan_model(
 def use_model(plan: ModelPlan) -> Iterator[Any]:
     """Yield the loaded model for ``plan``, pinned in the shared cache while the block runs."""
     spec = get_plugin_host().registry.backends[plan.backend]
-    estimate = 0
-    if spec.estimate is not None:
+
+    def estimate() -> int:  # called by the cache on a miss only
+        if spec.estimate is None:
+            return 0
         try:
-            estimate = int(spec.estimate(plan.request))
+            return int(spec.estimate(plan.request))
         except OSError:
-            estimate = 0
+            return 0
+
     with get_cache().use(plan.key, lambda: spec.load(plan.request), estimate) as model:
         yield model

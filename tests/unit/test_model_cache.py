@@ -513,3 +513,22 @@ def test_cache_report_shows_counters_and_entries():
     assert "reported-model" in text and "5.0 KB" in text and "cpu: 5.0 KB used of 1.0 MB" in text
     assert clear_cache() == "Evicted 1 model(s)."
     assert "No model is loaded." in cache_report()
+
+
+def test_a_callable_estimate_is_asked_only_on_a_miss():
+    class Sized:
+        nbytes = 10
+
+    asked = []
+    cache = ModelCache(budget=1000)
+    key = ModelKey("estimated")
+
+    def estimate() -> int:
+        asked.append(1)
+        return 10
+
+    for _ in range(3):
+        with cache.use(key, Sized, estimate):
+            pass
+    assert asked == [1]
+    assert cache.stats.misses == 1 and cache.stats.hits == 2
