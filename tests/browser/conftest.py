@@ -239,8 +239,8 @@ df["y"] = (X @ true_w > 0).astype(int)"""
 CELLS = {
     "setup": "%load_ext ai_magics\n" + SEED_DATA,
     "warm": "%%generate -n 2 --temperature 0 --no-chat\nHello",  # loads SmolLM2 before the observed runs
-    "stream": "%%generate -n 40 --temperature 0 --no-chat --out fox\nThe quick brown fox jumps over the lazy dog",
-    "stop": "%%generate -n 400 --temperature 0 --no-chat --out partial\nOnce upon a time, in a quiet village,",
+    "stream": "%%generate -n 120 --temperature 0 --no-chat --out fox\nThe quick brown fox jumps over the lazy dog",
+    "stop": "%%generate -n 1500 --temperature 0 --no-chat --out partial\nOnce upon a time, in a quiet village,",
     "after_stop": "print(len(partial.split()), 'words kept')",
     # The body is an empty line: IPython refuses a %% cell with no body at all.
     "train": "%%train --task tabular --data df --target y --loss ce --optimizer sgd --name seed_model --hidden 0 "

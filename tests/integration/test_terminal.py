@@ -129,15 +129,15 @@ def test_ctrl_c_stops_generation_and_keeps_partial_text(terminal: Terminal):
     first_words = " ".join(head.split()[:3])
     assert first_words, head
     start = len(terminal.text)
-    terminal.cell(f"%%generate -n 400 --temperature 0 --no-chat --out partial\n{PROMPT}", wait=False)
-    # Interrupt once those first words are on screen, well before 400 tokens.
+    terminal.cell(f"%%generate -n 1500 --temperature 0 --no-chat --out partial\n{PROMPT}", wait=False)
+    # Interrupt once those first words are on screen, well before 1500 tokens (llama.cpp streams ~100 tok/s).
     terminal.wait(re.escape(first_words), timeout=300, since=start)
     terminal.child.sendintr()
     terminal.wait(rf"In \[{terminal.count}\]:", timeout=60, since=start)
     out = terminal.output_since(start)
     match = re.search(r"\[(\d+) tokens in [\d.]+ s \([\d.]+ tok/s\), stopped\]", out)
     assert match, out
-    assert 0 < int(match.group(1)) < 400
+    assert 0 < int(match.group(1)) < 1500
     assert "Interrupted" in out and "Traceback" not in out, out
     partial = eval(terminal.cell("print(repr(partial))").strip().splitlines()[-1])  # noqa: S307
     assert first_words in partial

@@ -146,3 +146,10 @@ def test_the_documented_plugin_can_be_turned_off(installed_example, monkeypatch)
     assert host.statuses["parrot"].disabled
     assert "shout" not in host.registry.tasks and "parrot" not in host.registry.models
     assert "ai_magics_parrot" not in sys.modules  # never imported
+
+
+def test_the_readme_links_the_plugin_guide():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "](docs/plugins.md)" in readme
+    for plugin in ("plugins/ai-magics-llamacpp", "plugins/ai-magics-openai"):
+        assert f"]({plugin})" in readme and (ROOT / plugin / "README.md").exists()

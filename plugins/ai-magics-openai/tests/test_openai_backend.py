@@ -174,4 +174,5 @@ def test_a_server_that_dies_mid_stream_gives_a_short_error_and_keeps_the_partial
     partial = plugin.done[-1].summary["text"]
     assert len(plugin.tokens) >= 3 and len(plugin.tokens) < 400 and partial
     assert partial in capsys.readouterr().out  # shown in the cell
+    assert ipython.user_ns["partial"] == partial  # and stored by --out
     assert server.process.returncode is not None
