@@ -63,8 +63,10 @@ test: install browser
 test-fast: install
 	$(PY) -m pytest -q -ra -m "not integration and not browser"
 
+# Every bench script (bench/_*.py are their shared helpers), then bench/RESULTS.md and the README's table from them.
 bench: install
-	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@for f in bench/[!_]*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) tools/bench_report.py
 
 # The example notebooks are written, without outputs, by notebooks/build_notebooks.py (edit the cells there).
 notebooks: install

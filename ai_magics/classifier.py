@@ -19,7 +19,7 @@ class TrainedPredictor(Protocol):
 
     nbytes: int
     input_kind: str
-    labels: list[str]  # class labels in column order; empty for a regressor
+    labels: list[Any]  # class labels (the training target's values) in column order; empty for a regressor
 
     def predict_proba(self, inputs: Any) -> Any:
         """Class probabilities, an (n x len(labels)) numpy array. Regressors raise AIMagicsError."""

@@ -8,7 +8,7 @@ compares them with the (cached) label embeddings and builds the DataFrame. Both 
 runs the two paths back to back (in alternating order) and gives one ratio; the median ratio over the rounds is
 reported, with each path's fastest rate, so load from other processes on a shared machine hits both alike.
 Also reported: the share of each classify call spent outside the encoder's ``encode`` (label lookup, similarity,
-softmax, DataFrame), which contention hardly blurs.
+softmax, DataFrame), which contention hardly blurs. Writes ``bench/classify.json`` for ``tools/bench_report.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ import random
 import time
 from pathlib import Path
 from typing import Any, Callable
+
+from _common import Row, write_rows
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 LABELS = "sports,politics,technology,health,business"
@@ -52,7 +54,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5, help="rounds (each runs both paths once)")
     parser.add_argument("--threads", type=int, help="torch CPU threads for both paths (default: torch's)")
-    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--json", type=Path, help="also write these figures to this file")
     args = parser.parse_args()
 
     import statistics
@@ -121,6 +123,14 @@ def main() -> None:
     print(f"classify time outside encode   : {100 * outside:8.2f} %")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    raw_label = "raw SentenceTransformer.encode"
+    rows = [
+        Row(f"raw SentenceTransformer.encode, MiniLM, {len(texts)} texts", raw_rate, "texts/s", 1.0, raw_label),
+        Row(f"zero-shot classify, {len(LABELS.split(','))} labels (median ratio of rounds)", our_rate, "texts/s", ratio,
+            raw_label),
+    ]  # fmt: skip
+    write_rows("classify", f"zero-shot classification, {torch.get_num_threads()} torch thread(s)", rows,
+               [f"time outside encode: {100 * outside:.2f} %", f"round ratios: {figures['ratios']}"])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Generation speed on the seed's prompt, all paths measured in one run, as ratios to raw transformers.
 
-    .venv/bin/python bench/generate.py [--tokens 128] [--repeats 3] [--json bench/generate.json]
+    .venv/bin/python bench/generate.py [--tokens 128] [--repeats 3]
 
 Rows: raw ``model.generate`` (the baseline), TextIteratorStreamer (the obvious streaming path),
-``ai_magics.generate``, ``ai_magics.stream_generate`` and ``%%generate`` in an IPython shell; then cold load in a
-fresh process with and without the conversion cache, cache-hit overhead, ``%load_ext`` time and peak RSS while
+``ai_magics.generate``, ``ai_magics.stream_generate`` and ``%%generate`` in an IPython shell; the same on the
+llama.cpp backend against raw llama-cpp-python (``_llamacpp.py``, when the plugin is installed); then cold load in a
+fresh process (GGUF, the conversion cache, llama.cpp), cache-hit overhead, ``%load_ext`` time and peak RSS while
 loading. Every generation runs 128 tokens (end-of-sequence ignored on every path) so rates compare like for like.
+Writes ``bench/generate.json`` for ``tools/bench_report.py``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import threading
 import time
 from pathlib import Path
 
+from _common import Row, print_rows, write_rows
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 SEED_PROMPT = "The quick brown fox jumps over the lazy dog"
-HERE = Path(__file__).resolve().parent
 
 
 def best_rate(fn, tokens: int, repeats: int) -> float:
@@ -51,14 +54,22 @@ import psutil
 t0 = time.perf_counter()
 import torch, transformers
 from ai_magics.models.loading import plan_model, use_model
+BACKEND = __BACKEND__
 base = psutil.Process().memory_info().rss
 t1 = time.perf_counter()
-with use_model(plan_model("smollm2", "causal-lm", backend="transformers")) as g:
-    nbytes = g.nbytes
+with use_model(plan_model("smollm2", "causal-lm", backend=BACKEND)) as g:
+    nbytes = getattr(g, "nbytes", 0)
 t2 = time.perf_counter()
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"import_s": t1 - t0, "load_s": t2 - t1, "peak_delta": peak - base, "weights": nbytes}))
 """
+
+
+
+def cold_load(backend: str) -> str:
+    """The fresh-process load script for ``backend``."""
+    return COLD_LOAD.replace("__BACKEND__", repr(backend))
+
 
 LOAD_EXT = """
 import json, sys, time
@@ -75,7 +86,6 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--tokens", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", type=Path, default=HERE / "generate.json")
     args = parser.parse_args()
     n, r = args.tokens, args.repeats
 
@@ -139,6 +149,10 @@ def main() -> None:
             results[name] = best_rate(fn, n, r)
         g.eos_ids = eos
 
+    from _llamacpp import measure as measure_llamacpp
+
+    llamacpp = measure_llamacpp(SEED_PROMPT, n, max(r, 3), shell)
+
     hit_times = []
     for _ in range(200):
         start = time.perf_counter()
@@ -147,31 +161,47 @@ def main() -> None:
         hit_times.append(time.perf_counter() - start)
     cache_hit_ms = statistics.median(hit_times) * 1000
 
-    warm = run_in_subprocess(COLD_LOAD)
+    warm = run_in_subprocess(cold_load("transformers"))
     with tempfile.TemporaryDirectory() as empty:
-        cold = run_in_subprocess(COLD_LOAD, {"AI_MAGICS_CACHE_DIR": empty})
+        cold = run_in_subprocess(cold_load("transformers"), {"AI_MAGICS_CACHE_DIR": empty})
+    llama_load = run_in_subprocess(cold_load("llama.cpp")) if llamacpp else None
     load_ext = run_in_subprocess(LOAD_EXT)
 
+    raw_hf = "raw transformers generate"
     rows = [
-        ("raw transformers generate (tok/s)", results["raw"], 1.0),
-        ("TextIteratorStreamer (tok/s)", results["streamer"], results["streamer"] / results["raw"]),
-        ("ai_magics.generate (tok/s)", results["api"], results["api"] / results["raw"]),
-        ("ai_magics.stream_generate (tok/s)", results["stream"], results["stream"] / results["raw"]),
-        ("%%generate in IPython (tok/s)", results["magic"], results["magic"] / results["raw"]),
-        ("cold load, no conversion cache (s)", cold["load_s"], None),
-        ("cold load, conversion cache (s)", warm["load_s"], cold["load_s"] / warm["load_s"]),
-        ("cache-hit overhead (ms)", cache_hit_ms, None),
-        ("%load_ext ai_magics (s)", load_ext["load_ext_s"], None),
-        ("peak RSS rise while loading / fp32 weights, GGUF", cold["peak_delta"] / cold["weights"], None),
-        ("peak RSS rise while loading / fp32 weights, cached", warm["peak_delta"] / warm["weights"], None),
+        Row("raw transformers model.generate, greedy (fp32)", results["raw"], "tok/s", 1.0, raw_hf),
+        Row("TextIteratorStreamer (the usual streaming path)", results["streamer"], "tok/s",
+            results["streamer"] / results["raw"], raw_hf),
+        Row("ai_magics.generate, transformers backend", results["api"], "tok/s", results["api"] / results["raw"], raw_hf),
+        Row("ai_magics.stream_generate, transformers backend", results["stream"], "tok/s",
+            results["stream"] / results["raw"], raw_hf),
+        Row("%%generate in IPython, transformers backend", results["magic"], "tok/s",
+            results["magic"] / results["raw"], raw_hf),
+    ]  # fmt: skip
+    if llamacpp:
+        llama_rows, best = llamacpp
+        rows += llama_rows
+        rows.append(Row("%%generate, llama.cpp (the default on CPU) vs raw transformers", best["magic"], "tok/s",
+                        best["magic"] / results["raw"], raw_hf))  # fmt: skip
+    rows += [
+        Row("cold load in a fresh process, from GGUF (dequantise)", cold["load_s"], "s"),
+        Row("cold load in a fresh process, conversion cache", warm["load_s"], "s", cold["load_s"] / warm["load_s"],
+            "speed-up over loading the GGUF"),
+    ]  # fmt: skip
+    if llama_load:
+        rows.append(Row("cold load in a fresh process, llama.cpp backend (mmap)", llama_load["load_s"], "s",
+                        cold["load_s"] / llama_load["load_s"], "speed-up over loading the GGUF"))  # fmt: skip
+    rows += [
+        Row("cache hit (plan_model + use_model)", cache_hit_ms, "ms"),
+        Row("%load_ext ai_magics", load_ext["load_ext_s"], "s"),
+        Row("peak RSS rise while loading / fp32 weight bytes, GGUF", cold["peak_delta"] / cold["weights"], "x"),
+        Row("peak RSS rise while loading / fp32 weight bytes, cached", warm["peak_delta"] / warm["weights"], "x"),
     ]
-    print(f"SmolLM2-135M-Instruct, {n} new tokens, best of {r}, {torch.get_num_threads()} torch threads")
-    print(f"{'measure':46} {'value':>10} {'ratio':>8}")
-    for label, value, ratio in rows:
-        print(f"{label:46} {value:10.3f} {'' if ratio is None else f'{ratio:7.2f}x':>8}")
-    print(f"(load_ext imported torch: {load_ext['torch']}, transformers: {load_ext['transformers']}; "
-          f"cold load speed-up from the conversion cache shown as its ratio)")  # fmt: skip
-    args.json.write_text(json.dumps({"rows": [list(r) for r in rows], "tokens": n}, indent=1))
+    title = f"SmolLM2-135M-Instruct, {n} new tokens, best of {r}, {torch.get_num_threads()} torch threads"
+    print_rows(title, rows)
+    notes = [f"%load_ext imported torch: {load_ext['torch']}, transformers: {load_ext['transformers']}"]
+    print(notes[0])
+    write_rows("generate", title, rows, notes)
     get_cache().clear()
 
 

@@ -17,6 +17,8 @@ import io
 import os
 import time
 
+from _common import Row, write_rows
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 EPOCHS = 20
@@ -65,12 +67,15 @@ def plain_loop(frame) -> tuple[float, float]:
     return steps / (time.perf_counter() - start), steps / (time.thread_time() - cpu)
 
 
-def api_with_widgets(frame) -> tuple[float, float, float]:
-    """The train API with the live widget view; returns (steps/s, steps per CPU second, training accuracy)."""
+def api_with_view(frame, widget: bool) -> tuple[float, float, float]:
+    """The train API with the live widget view (or the text progress bar); returns (steps/s, steps per CPU second,
+    training accuracy)."""
     from ai_magics.tasks.train.api import train
-    from ai_magics.widgets.loss_view import WidgetLossView
+    from ai_magics.widgets.loss_view import PlainLossView, WidgetLossView
 
-    class TimedView(WidgetLossView):
+    base = WidgetLossView if widget else PlainLossView
+
+    class TimedView(base):  # type: ignore[valid-type,misc]
         """The live view, noting this thread's CPU time from the loop's start to its last step."""
 
         def start(self, total_steps, on_stop):
@@ -81,7 +86,7 @@ def api_with_widgets(frame) -> tuple[float, float, float]:
             super().step(step, epoch, loss)
             self.cpu_seconds = time.thread_time() - self.cpu_started
 
-    view = TimedView("bench")
+    view = TimedView(title="bench") if widget else TimedView(out=io.StringIO(), title="bench", show_png=False)
     with contextlib.redirect_stdout(io.StringIO()):  # no front end: display() would print reprs
         result = train(frame, "tabular", "digit", optimizer="adam", lr=LR, epochs=EPOCHS, batch_size=BATCH, view=view)
     return result.steps / result.seconds, result.steps / view.cpu_seconds, result.metrics["train_accuracy"]
@@ -97,22 +102,37 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"digits {frame.shape[0]} x {frame.shape[1] - 1}, MLP 64 hidden (< {SMALL_NETWORK} params: 1 thread), "
           f"{EPOCHS} epochs, batch {BATCH}, adam")  # fmt: skip
-    api_with_widgets(frame.head(200))  # warm up imports and the widget classes
-    best = {"plain": 0.0, "api": 0.0, "plain_cpu": 0.0, "api_cpu": 0.0}
+    api_with_view(frame.head(200), widget=True)  # warm up imports and the widget classes
+    api_with_view(frame.head(200), widget=False)
+    best = dict.fromkeys(("plain", "api", "text", "plain_cpu", "api_cpu", "text_cpu"), 0.0)
     accuracy = 0.0
     for round_ in range(1, ROUNDS + 1):
         plain, plain_cpu = plain_loop(frame)
-        api, api_cpu, accuracy = api_with_widgets(frame)
-        for key, value in (("plain", plain), ("api", api), ("plain_cpu", plain_cpu), ("api_cpu", api_cpu)):
+        api, api_cpu, accuracy = api_with_view(frame, widget=True)
+        text, text_cpu, _ = api_with_view(frame, widget=False)
+        for key, value in (("plain", plain), ("api", api), ("text", text), ("plain_cpu", plain_cpu),
+                           ("api_cpu", api_cpu), ("text_cpu", text_cpu)):  # fmt: skip
             best[key] = max(best[key], value)
         print(f"round {round_}: plain torch {plain:7.1f} steps/s ({plain_cpu:7.1f} per CPU s)   "
-              f"train API + widget view {api:7.1f} steps/s ({api_cpu:7.1f} per CPU s)")  # fmt: skip
+              f"train API + widget view {api:7.1f} steps/s ({api_cpu:7.1f} per CPU s)   "
+              f"train API + text bar {text:7.1f} steps/s ({text_cpu:7.1f} per CPU s)")  # fmt: skip
     ratio, cpu_ratio = best["api"] / best["plain"], best["api_cpu"] / best["plain_cpu"]
     print(f"best: plain {best['plain']:.1f} steps/s, API + widgets {best['api']:.1f} steps/s, "
           f"training accuracy {accuracy:.3f}")  # fmt: skip
     print(f"ratio (API + widgets / plain): {ratio:.3f}x wall clock, {cpu_ratio:.3f}x CPU time")
     print(f"goal >= 0.95x on CPU time (steady under load): {'met' if cpu_ratio >= 0.95 else 'NOT met'}; "
           f"on wall clock: {'met' if ratio >= 0.95 else 'not met (compare the rounds: other processes add noise)'}")
+    plain_label = "plain torch loop (the seed's loop)"
+    rows = [
+        Row("plain torch training loop, digits MLP", best["plain"], "steps/s", 1.0, plain_label),
+        Row("train API, no widget (text progress bar)", best["text"], "steps/s", best["text"] / best["plain"],
+            plain_label),
+        Row("train API with the live widget view", best["api"], "steps/s", ratio, plain_label),
+        Row("train API with the live widget view, per CPU second", best["api_cpu"], "steps/s", cpu_ratio,
+            "plain torch loop, per CPU second"),
+    ]  # fmt: skip
+    write_rows("train", f"training, digits {frame.shape[0]} rows, {EPOCHS} epochs, batch {BATCH}, adam, 1 thread",
+               rows, [f"training accuracy {accuracy:.3f}"])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from ai_magics.models import trained
 from ai_magics.models.loading import plan_model, use_model
 from ai_magics.plugins import get_plugin_host
 from ai_magics.registry import LoadRequest, ModelSource
+from ai_magics.tasks.classify.api import classify
 from ai_magics.tasks.train.api import train
 
 
@@ -52,7 +53,7 @@ def test_seed_example_with_cross_entropy_and_sgd_and_the_cached_predictor_agrees
     loads = get_cache().stats.loads
     with use_model(plan_model("t_seed", "classifier")) as predictor:
         assert isinstance(predictor, TrainedPredictor)
-        assert predictor.input_kind == "tabular" and predictor.labels == ["0", "1"]
+        assert predictor.input_kind == "tabular" and predictor.labels == [0, 1]  # the target's own values
         predicted = predictor.predict(df)
     assert get_cache().stats.loads == loads
     assert np.array_equal(predicted, result.model.predict(df))
@@ -60,6 +61,10 @@ def test_seed_example_with_cross_entropy_and_sgd_and_the_cached_predictor_agrees
     assert predicted.dtype.kind == "i"  # integer labels come back as integers
     probabilities = predictor.predict_proba(df)
     assert probabilities.shape == (100, 2) and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+    # %%classify --model t_seed: an integer target gives integer labels, comparable with the column as it is.
+    frame = classify(df.drop(columns=["label"]), model="t_seed")
+    assert frame["label"].tolist() == predicted.tolist() and all(type(v) is int for v in frame["label"])
+    assert (frame["label"] == df["label"]).mean() == pytest.approx(result.metrics["train_accuracy"])
 
 
 def test_seed_example_compares_optimizers_and_losses(capsys):

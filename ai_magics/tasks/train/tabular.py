@@ -81,8 +81,8 @@ class TabularPredictor:
         self.nbytes = sum(p.numel() * p.element_size() for p in self.network.parameters())
 
     @property
-    def labels(self) -> list[str]:
-        return [str(c) for c in self.spec.classes]
+    def labels(self) -> list[Any]:
+        return list(self.spec.classes)  # the target's own values: ints stay ints
 
     @property
     def feature_names(self) -> list[str]:

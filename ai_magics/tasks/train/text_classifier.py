@@ -82,8 +82,8 @@ class TextPredictor:
         self.nbytes = module_bytes(self.model)
 
     @property
-    def labels(self) -> list[str]:
-        return [str(c) for c in self.classes]
+    def labels(self) -> list[Any]:
+        return list(self.classes)  # the target's own values: ints stay ints
 
     def _texts(self, inputs: Any) -> list[str]:
         if isinstance(inputs, str):
