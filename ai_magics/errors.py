@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 
+def one_line(exc: BaseException) -> str:
+    """A library exception's text as one line without its closing period, to quote inside our messages."""
+    return " ".join(str(exc).split()).rstrip(".")
+
+
 class AIMagicsError(ValueError):
     """Bad input or an unusable model. The message is one paragraph: what was wrong, what to do.
 

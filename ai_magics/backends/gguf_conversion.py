@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ai_magics.errors import AIMagicsError
+from ai_magics.errors import AIMagicsError, one_line
 
 COMPLETE_MARKER = "ai_magics_complete.json"
 FORMAT_VERSION = 1
@@ -79,8 +79,8 @@ def convert(gguf_path: Path) -> Path:
             )
         except Exception as exc:
             raise AIMagicsError(
-                f"Could not read the GGUF file {str(gguf_path)!r}: {type(exc).__name__}: {exc}. The file may be "
-                "truncated or corrupt, or use an architecture transformers cannot dequantise; download it again "
+                f"Could not read the GGUF file {str(gguf_path)!r}: {type(exc).__name__}: {one_line(exc)}. The file "
+                "may be truncated or corrupt, or use an architecture transformers cannot dequantise; download it again "
                 "or pick another model."
             ) from None
         # After dequantisation the weights are plain tensors; drop the GGUF quantizer so they can be saved.

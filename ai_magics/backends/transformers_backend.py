@@ -8,7 +8,7 @@ from typing import Any, Callable
 from ai_magics.backends.gguf_conversion import converted_dir, discard, ensure_converted
 from ai_magics.cache.device import torch_dtype
 from ai_magics.cache.memory import module_bytes
-from ai_magics.errors import AIMagicsError
+from ai_magics.errors import AIMagicsError, one_line
 from ai_magics.hookspecs import hookimpl
 from ai_magics.registry import Backend, LoadRequest, ModelSource
 
@@ -17,11 +17,11 @@ GENERATOR_KINDS = ("causal-lm",)
 
 
 def _load_error(source: ModelSource, exc: Exception) -> AIMagicsError:
-    where = source.path if source.path != source.model_id else source.model_id
+    where = f" from {source.path!r}" if source.path != source.model_id else ""
     return AIMagicsError(
-        f"Could not load model {source.model_id!r} from {where!r}: {type(exc).__name__}: {exc}. Check that the "
-        "folder exists and holds a config.json and weights, or that the hub id is right and was downloaded "
-        "before (this machine may be offline); `%ai_magics models` lists the built-in aliases."
+        f"Could not load model {source.model_id!r}{where}: {type(exc).__name__}: {one_line(exc)}. Check "
+        "that the folder exists and holds a config.json and weights, or that the hub id is right and was "
+        "downloaded before (this machine may be offline); `%ai_magics models` lists the built-in aliases."
     )
 
 
@@ -32,13 +32,16 @@ def _files_folder(source: ModelSource) -> str:
     return source.path
 
 
-def _check_generator(folder: str, source: ModelSource) -> None:
+def _check_generator(folder: str, source: ModelSource, raw: bool = False) -> None:
+    """Fail clearly unless ``folder`` holds a causal LM; ``raw`` lets an unreadable config's error through."""
     from transformers import AutoConfig
     from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
 
     try:
         config = AutoConfig.from_pretrained(folder, revision=source.revision, trust_remote_code=source.trust_remote_code)
     except Exception as exc:
+        if raw:
+            raise
         raise _load_error(source, exc) from None
     if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
         archs = ", ".join(config.architectures or [config.model_type])
@@ -53,19 +56,19 @@ def load_causal_lm(request: LoadRequest) -> Any:
     from ai_magics.backends.hf_generator import TransformersGenerator
 
     source = request.source
-    folder = _files_folder(source)
-    _check_generator(folder, source)
-    try:
-        model, tokenizer = _from_pretrained(folder, source, request)
-    except AIMagicsError:
-        raise
-    except Exception as exc:
-        if not source.gguf_file:
-            raise _load_error(source, exc) from None
-        # A converted copy that fails to load is corrupt: rebuild it once from the GGUF file.
-        discard(converted_dir(Path(source.path) / source.gguf_file))
+    for attempt in (1, 2):
         folder = _files_folder(source)
-        model, tokenizer = _from_pretrained(folder, source, request)
+        try:
+            _check_generator(folder, source, raw=bool(source.gguf_file) and attempt == 1)
+            model, tokenizer = _from_pretrained(folder, source, request)
+            break
+        except AIMagicsError:
+            raise
+        except Exception as exc:
+            if not source.gguf_file or attempt == 2:
+                raise _load_error(source, exc) from None
+            # A converted copy that fails to load is corrupt: rebuild it once from the GGUF file.
+            discard(converted_dir(Path(source.path) / source.gguf_file))
     return TransformersGenerator(model, tokenizer, request.device, nbytes=module_bytes(model))
 
 

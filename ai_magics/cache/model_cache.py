@@ -65,6 +65,7 @@ class ModelCache:
         self._lock = threading.RLock()
         self._released = threading.Condition(self._lock)
         self._load_locks: dict[ModelKey, threading.Lock] = {}
+        self._reserved: dict[str, int] = {}  # bytes promised to loads in flight, per device
         self.stats = CacheStats()
 
     # -- budget ---------------------------------------------------------------------------------------------
@@ -121,9 +122,18 @@ class ModelCache:
                 self.stats.misses += 1
                 needed = estimate_bytes() if callable(estimate_bytes) else estimate_bytes
                 self._make_room(key, needed)
+                self._reserved[key.device] = self._reserved.get(key.device, 0) + needed
             start = time.perf_counter()
-            value = self._load_with_retry(key, loader)
+            try:
+                value = self._load_with_retry(key, loader)
+            except BaseException:
+                with self._lock:
+                    self._reserved[key.device] -= needed
+                    self._released.notify_all()
+                raise
             with self._lock:
+                self._reserved[key.device] -= needed
+                self._released.notify_all()
                 entry = CacheEntry(key, value, _value_bytes(value), time.perf_counter() - start, pins=1)
                 entry.last_used = time.monotonic()
                 self._entries[key] = entry
@@ -173,33 +183,34 @@ class ModelCache:
 
     # -- eviction -------------------------------------------------------------------------------------------
     def _make_room(self, key: ModelKey, needed: int) -> None:
-        """Evict LRU unpinned models until ``needed`` more bytes fit; wait for pins to drop if they block."""
+        """Evict LRU unpinned models until ``needed`` more bytes fit; wait for pins to drop (up to a deadline) and
+        for loads in flight to end if they block (their bytes are reserved, so concurrent loads keep the budget)."""
         deadline = time.monotonic() + PIN_WAIT_SECONDS
-        while not self._evict_until_fits(key.device, needed):
+        while needed > self.budget(key.device) or not self._evict_until_fits(key.device, needed):
             budget = self.budget(key.device)
             pinned = [e for e in self._entries.values() if e.pins and e.key.device == key.device]
-            if not pinned or needed > budget:
+            if (not pinned and not self._reserved.get(key.device)) or needed > budget:
                 raise AIMagicsError(
                     f"Model {key.model_id!r} needs about {format_bytes(needed)} on {key.device}, more than the "
                     f"cache's budget of {format_bytes(budget)} there. Free memory, raise the budget with "
                     "%config AIMagics.memory_budget = '8GB', or pick a smaller model or dtype."
                 )
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0 and pinned:  # loads in flight always end, so only pins time out
                 names = ", ".join(e.key.model_id for e in pinned)
                 raise AIMagicsError(
                     f"Model {key.model_id!r} needs about {format_bytes(needed)} on {key.device}, but the budget "
                     f"is taken by models in use ({names}). Wait for those cells to finish, or raise "
                     "%config AIMagics.memory_budget."
                 )
-            self._released.wait(timeout=min(remaining, 0.5))
+            self._released.wait(timeout=min(max(remaining, 0.01), 0.5))
 
     def _evict_until_fits(self, device: str, needed: int, keep: ModelKey | None = None) -> bool:
         """Evict LRU unpinned models on ``device`` until ``needed`` more bytes fit; True if they do."""
         budget = self.budget(device)
         evicted: list[ModelKey] = []
         try:
-            while self.used_bytes(device) + needed > budget:
+            while self.used_bytes(device) + self._reserved.get(device, 0) + needed > budget:
                 victim = next(
                     (e for e in self._entries.values() if e.key.device == device and not e.pins and e.key != keep),
                     None,

@@ -71,7 +71,7 @@ def use_model(plan: ModelPlan) -> Iterator[Any]:
             return 0
         try:
             return int(spec.estimate(plan.request))
-        except OSError:
+        except Exception:  # an estimate is advisory: a file it cannot read will fail the load itself, clearly
             return 0
 
     with get_cache().use(plan.key, lambda: spec.load(plan.request), estimate) as model:

@@ -47,7 +47,11 @@ def read_file(path: Path) -> Any:
             return pd.read_json(path, lines=True)
         if suffix == ".json":
             return pd.read_json(path)
-        return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
+        sep = "\t" if suffix == ".tsv" else ","
+        check_ragged(path.read_text(encoding="utf-8"), repr(str(path)), sep)
+        return pd.read_csv(path, sep=sep)
+    except AIMagicsError:
+        raise
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         what = "JSON lines" if suffix in (".jsonl", ".ndjson") else suffix.lstrip(".").upper() or "CSV"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -57,10 +61,30 @@ def read_file(path: Path) -> Any:
         ) from None
 
 
+def check_ragged(text: str, where: str, delimiter: str = ",") -> None:
+    """Fail, naming the first bad row, if a row has more or fewer fields than the header (pandas would fill
+    short rows with NaN, and read rows one field longer than the header as an index, shifting every column)."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader, None)
+    if not header:
+        return
+    for row in reader:
+        if row and len(row) != len(header):
+            names = ", ".join(header[:10]) + (", ..." if len(header) > 10 else "")
+            raise AIMagicsError(
+                f"Line {reader.line_num} of {where} has {len(row)} fields, but the header has {len(header)} "
+                f"({names}). Every row needs one value per column: check that line for a missing or extra "
+                "comma (or quote values that contain commas)."
+            )
+
+
 def csv_text(text: str) -> Any:
     """A DataFrame from CSV written in the cell body (a header row, then one row per line)."""
     import pandas as pd
 
+    check_ragged(text.strip("\n"), "the CSV in the cell")
     try:
         return pd.read_csv(io.StringIO(text.strip("\n")))
     except (ValueError, pd.errors.ParserError) as exc:

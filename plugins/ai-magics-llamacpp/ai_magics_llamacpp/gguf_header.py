@@ -23,9 +23,17 @@ def _read(f: BinaryIO, fmt: str) -> object:
     return struct.unpack(fmt, data)[0]
 
 
+MAX_STRING = 1 << 26  # no key or value in a real GGUF header is this long
+
+
 def _string(f: BinaryIO) -> str:
     length = int(_read(f, "<Q"))
-    return f.read(length).decode("utf-8", errors="replace")
+    if length > MAX_STRING:
+        raise ValueError(f"corrupt GGUF header: a string of {length} bytes")
+    data = f.read(length)
+    if len(data) != length:
+        raise ValueError("truncated GGUF header")
+    return data.decode("utf-8", errors="replace")
 
 
 def _value(f: BinaryIO, kind: int) -> object:
