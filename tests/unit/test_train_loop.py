@@ -168,3 +168,11 @@ def test_a_loss_that_is_not_a_number_ends_the_loop():
     losses = iter([1.0, 0.5, float("nan"), 0.1])
     outcome = loop.run(loop.Loop(step=lambda rows: next(losses), n_train=10, batch_size=2, epochs=3))
     assert outcome.diverged_at == 3 and outcome.stopped and len(outcome.history.steps) == 3
+
+
+def test_history_frame_survives_an_interrupt_between_its_appends():
+    from ai_magics.tasks.train.loop import History
+
+    history = History(steps=[1, 2], epochs=[1, 1], losses=[0.5])  # interrupted after the step and epoch appends
+    frame = history.frame()
+    assert frame["step"].tolist() == [1] and frame["loss"].tolist() == [0.5]

@@ -63,7 +63,8 @@ class History:
         """A DataFrame with one row per step (step, epoch, loss) and the epoch metrics on each epoch's last step."""
         import pandas as pd
 
-        steps = pd.DataFrame({"step": self.steps, "epoch": self.epochs, "loss": self.losses})
+        n = min(len(self.steps), len(self.epochs), len(self.losses))  # an interrupt may land between the appends
+        steps = pd.DataFrame({"step": self.steps[:n], "epoch": self.epochs[:n], "loss": self.losses[:n]})
         if not self.epoch_rows:
             return steps
         per_epoch = self.epoch_frame().drop(columns=["epoch"])
