@@ -154,7 +154,7 @@ def test_interrupt_during_a_model_load_leaves_nothing_half_loaded(run, shell, ti
     loads = get_cache().stats.loads
     result = run(f"%%generate --model {model_id} --no-chat -t 0 -n 5 --out during_load\nHello")
     interrupt.wait()
-    interrupted_message(result)
+    assert "before any text was generated" in interrupted_message(result)  # no "partial text shown above"
     assert landed == [True], "the interrupt did not land inside the loader"
     assert keys_for(model_id) == [], "a half-loaded model is in the cache"
     assert get_cache().stats.loads == loads

@@ -76,6 +76,12 @@ def run(args: argparse.Namespace, body: str, context: RunContext) -> GeneratedTe
         where = f" The partial text is in `{out}`." if out and text else ""
         raise GenerationInterrupted(f"{failed}{where}", partial=text) from None
     if interrupted:
+        if stream.started is None or not text:  # interrupted while loading or before the first token
+            raise GenerationInterrupted(
+                "Interrupted before any text was generated (the model was loading or reading the prompt). "
+                "Run the cell again to generate.",
+                partial=text,
+            )
         where = f" in `{out}`" if out else ""
         raise GenerationInterrupted(
             f"Interrupted: generation stopped after {stream.tokens} tokens; the partial text is shown above"
