@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 
-def one_line(exc: BaseException) -> str:
-    """A library exception's text as one line without its closing period, to quote inside our messages."""
-    return " ".join(str(exc).split()).rstrip(".")
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """A library exception's text as one line without its closing period (cut at ``limit`` characters), to quote
+    inside our messages."""
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
 
 
 class AIMagicsError(ValueError):

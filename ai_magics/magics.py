@@ -15,7 +15,7 @@ from IPython.core.magic import Magics, line_magic, magics_class
 from ai_magics.arguments import HelpRequested, parse_line
 from ai_magics.config import AIMagics, get_settings, use_settings
 from ai_magics.context import RunContext
-from ai_magics.errors import AIMagicsError
+from ai_magics.errors import AIMagicsError, one_line
 from ai_magics.interpolate import interpolate
 from ai_magics.plugins import get_plugin_host
 from ai_magics.tasks.runner import task_parser
@@ -47,9 +47,9 @@ def _report(task: str, exc: BaseException) -> UsageError:
         return UsageError(str(exc))
     _last_traceback = "".join(traceback.format_exception(exc))
     return UsageError(
-        f"%%{task} failed unexpectedly: {type(exc).__name__}: {exc}. This is a bug in ai-magics or a plugin, not "
-        "in your cell; the full traceback is in ai_magics.magics.last_traceback(). Your other variables and "
-        "models are untouched."
+        f"%%{task} failed unexpectedly: {type(exc).__name__}: {one_line(exc, 200)}. This is a bug in ai-magics or "
+        "a plugin, not in your cell; the full traceback is in ai_magics.magics.last_traceback(). Your other "
+        "variables and models are untouched."
     )
 
 

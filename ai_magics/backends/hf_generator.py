@@ -8,10 +8,11 @@ Why not ``model.generate`` with a streamer: TextIteratorStreamer needs a second 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterator
 
 from ai_magics.backends.detokenize import IncrementalDecoder
+from ai_magics.errors import AIMagicsError
 from ai_magics.generation import SamplingOptions
 
 
@@ -26,6 +27,21 @@ def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
     if tokenizer.eos_token_id is not None:
         ids.add(int(tokenizer.eos_token_id))
     return ids
+
+
+def within_context(model: Any, prompt_tokens: int, options: SamplingOptions) -> SamplingOptions:
+    """``options`` with max_new_tokens cut to the room left in the model's context window (positions past it
+    give meaningless text); a prompt that alone fills the window is a clear error."""
+    limit = getattr(model.config, "max_position_embeddings", None)
+    if not isinstance(limit, int) or limit <= 0:
+        return options
+    room = limit - prompt_tokens
+    if room <= 0:
+        raise AIMagicsError(
+            f"The prompt is {prompt_tokens} tokens, but this model reads at most {limit} tokens in all. Shorten "
+            "the prompt (or start a new --conversation), or use a model with a longer context."
+        )
+    return replace(options, max_new_tokens=room) if options.max_new_tokens > room else options
 
 
 def _logits_processors(options: SamplingOptions) -> Any:
@@ -126,6 +142,7 @@ class TransformersGenerator:
     ) -> Iterator[str]:
         decoder = IncrementalDecoder(self.tokenizer)
         input_ids = self.encode(prompt, chat=chat)
+        options = within_context(self.model, input_ids.shape[1], options)
         previous: str | None = None  # one piece held back, so the decoder's tail joins the last token's piece
         for token in decode_token_ids(self.model, input_ids, options, self.eos_ids, should_stop):
             if previous is not None:

@@ -121,8 +121,8 @@ def estimate_bytes(request: LoadRequest) -> int:
     folder = Path(source.path)
     if not folder.is_dir():
         return 0
-    weights = sum(p.stat().st_size for p in folder.rglob("*.safetensors")) or sum(
-        p.stat().st_size for p in folder.rglob("*.bin")
+    weights = sum(p.stat().st_size for p in folder.glob("*.safetensors")) or sum(
+        p.stat().st_size for p in folder.glob("*.bin")
     )
     return weights
 

@@ -46,10 +46,12 @@ def one_torch_thread() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def python_handles_sigint() -> None:
-    """The interrupts below are real signals: they need Python's own SIGINT handler (KeyboardInterrupt)."""
-    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        pytest.skip("SIGINT is not handled by Python's default handler in this process")
+def python_handles_sigint() -> Iterator[None]:
+    """The interrupts below are real signals: they need Python's own SIGINT handler (KeyboardInterrupt), as a
+    kernel has. A test run started in the background inherits SIGINT ignored, so install it for these tests."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
 
 
 class Interrupt:

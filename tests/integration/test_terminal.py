@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import sys
 import time
 from pathlib import Path
@@ -33,6 +34,12 @@ def registered_tasks() -> set[str]:
     return set(PluginHost().registry.tasks)
 
 
+def default_sigint() -> None:
+    """In the child before exec: SIGINT back to its default, as in a user's terminal (a test run started in the
+    background has it ignored, and an ignored signal stays ignored across exec, so Ctrl-C would do nothing)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Terminal:
     """Terminal IPython in a pty; everything it prints is kept, and matched with its escape codes removed."""
 
@@ -44,6 +51,7 @@ class Terminal:
             sys.executable, ["-m", "IPython", "--no-banner", "--colors=NoColor", "--HistoryManager.enabled=False",
                              "--TerminalInteractiveShell.confirm_exit=False"],
             env=env, cwd=str(ROOT), encoding="utf-8", codec_errors="replace", timeout=30, dimensions=(40, 160),
+            preexec_fn=default_sigint,
         )  # fmt: skip
         self.raw = ""
         self.count = 1

@@ -99,7 +99,8 @@ def test_multi_label_api_returns_label_lists() -> None:
     ("options", "message"),
     [
         ({"threshold": 1.5}, "threshold 1.5 is outside 0..1"),
-        ({"temperature": 0.0}, "temperature 0.0 must be above 0"),
+        ({"temperature": 0.0}, "temperature 0.0 must be at least 1e-06"),
+        ({"temperature": 1e-320}, "temperature 1e-320 must be at least 1e-06"),
         ({"batch_size": 0}, "batch_size 0 must be 1 or more"),
         ({"template": "no placeholder"}, "no \\{label\\} placeholder"),
     ],

@@ -105,3 +105,8 @@ def test_stream_generate_validates_before_loading_anything():
         stream_generate("Hi", "no-such-model-anywhere", system=["Be brief."])
     with pytest.raises(AIMagicsError, match="Unknown model 'no-such-model-anywhere'"):
         stream_generate("Hi", "no-such-model-anywhere")
+
+
+def test_a_vanishing_temperature_is_greedy_not_an_overflow():
+    assert sampling_options(8, 1e-300, 0.9, 50, None).greedy  # logits / 1e-300 would be inf: NaN probabilities
+    assert not sampling_options(8, 1e-3, 0.9, 50, None).greedy

@@ -158,3 +158,23 @@ def test_logits_processors_follow_the_options():
     kinds = [type(p) for p in _logits_processors(SamplingOptions(temperature=0.7, top_p=0.9, top_k=50))]
     assert kinds == [TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper]
     assert [type(p) for p in _logits_processors(SamplingOptions(temperature=1.0, top_p=1.0, top_k=0))] == []
+
+
+def test_generation_stops_at_the_end_of_the_context_window(tiny_causal_lm_dir):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ai_magics.backends.hf_generator import TransformersGenerator, within_context
+    from ai_magics.errors import AIMagicsError
+    from ai_magics.generation import SamplingOptions
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_causal_lm_dir)
+    generator = TransformersGenerator(model, AutoTokenizer.from_pretrained(tiny_causal_lm_dir), "cpu")
+    generator.eos_ids = set()  # never stop early: only the window can end it
+    limit = model.config.max_position_embeddings  # 512
+    prompt_tokens = generator.encode("Hello there").shape[1]
+    pieces = list(generator.stream("Hello there", SamplingOptions(max_new_tokens=5000, temperature=0), lambda: False))
+    assert len(pieces) == limit - prompt_tokens  # one piece per token: the window's room, not 5000
+    assert within_context(model, 10, SamplingOptions(max_new_tokens=5000)).max_new_tokens == limit - 10
+    assert within_context(model, 10, SamplingOptions(max_new_tokens=7)).max_new_tokens == 7
+    with pytest.raises(AIMagicsError, match=f"reads at most {limit} tokens"):
+        within_context(model, limit, SamplingOptions())

@@ -50,6 +50,9 @@ def test_regression_objective_defaults_to_mse():
         (TrainOptions(epochs=0), ["--epochs must be a whole number of 1 or more"]),
         (TrainOptions(objective="regression", loss="ce"), ["classification loss", "--loss mse"]),
         (TrainOptions(name="a/b"), ["not a usable model name"]),
+        (TrainOptions(hidden=(64, 10**12)), ["wider than 100000", "would not fit in memory"]),
+        (TrainOptions(task="causal-lm", lora=True, lora_rank=10**12), ["--lora-rank must be between 1 and 1024"]),
+        (TrainOptions(seed=10**26), ["--seed must be between 0 and 2**63 - 1"]),
     ],
 )
 def test_bad_choices_fail_with_a_message(options, words):

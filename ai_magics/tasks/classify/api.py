@@ -24,8 +24,10 @@ Labels = str | Sequence[str] | Mapping[str, str] | None
 def _check_numbers(threshold: float, temperature: float | None, batch_size: int) -> None:
     if not 0.0 <= threshold <= 1.0:
         raise AIMagicsError(f"threshold {threshold} is outside 0..1; labels with probability >= threshold are kept.")
-    if temperature is not None and not temperature > 0:
-        raise AIMagicsError(f"temperature {temperature} must be above 0 (smaller: more confident probabilities).")
+    if temperature is not None and not temperature >= 1e-6:
+        raise AIMagicsError(
+            f"temperature {temperature} must be at least 1e-06 (smaller: more confident probabilities)."
+        )
     if batch_size < 1:
         raise AIMagicsError(f"batch_size {batch_size} must be 1 or more.")
 
@@ -68,7 +70,12 @@ def classify(
         label_set = require_choice(parse_labels(labels), multi_label)
         inputs = text_inputs(texts_or_data, column, origin)
         label_texts = label_set.texts(template) if kind == ENCODER else []
-        if kind == CAUSAL_LM and backend is None:
+        if kind == CAUSAL_LM and backend not in (None, "transformers"):
+            raise AIMagicsError(
+                f"Scoring labels with the causal LM {name!r} needs its logits, which the {backend!r} backend does "
+                "not give. Leave out --backend (transformers is used), or use a sentence encoder such as 'minilm'."
+            )
+        if kind == CAUSAL_LM:
             backend = "transformers"  # likelihood scoring needs the torch model's logits, not a text stream
         plan = plan_model(name, kind, device=device, dtype=dtype, backend=backend)
         with use_model(plan) as loaded:

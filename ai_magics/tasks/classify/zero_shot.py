@@ -43,7 +43,7 @@ def probabilities(sims: Any, temperature: float = TEMPERATURE, multi_label: bool
 
     scaled = np.asarray(sims, dtype=np.float64) / temperature
     if multi_label:
-        return 1.0 / (1.0 + np.exp(MULTI_LABEL_CENTRE / temperature - scaled))
+        return 0.5 * (1.0 + np.tanh((scaled - MULTI_LABEL_CENTRE / temperature) / 2))  # sigmoid, no overflow
     scaled -= scaled.max(axis=1, keepdims=True)
     weights = np.exp(scaled)
     return weights / weights.sum(axis=1, keepdims=True)

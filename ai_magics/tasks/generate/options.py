@@ -9,6 +9,7 @@ from ai_magics.errors import AIMagicsError
 from ai_magics.generation import SamplingOptions
 
 MAX_NEW_TOKENS_LIMIT = 32768
+MIN_TEMPERATURE = 1e-6
 
 
 def _number(name: str, value: Any, kind: type) -> Any:
@@ -31,6 +32,8 @@ def sampling_options(
             "tokens to generate at most."
         )
     temperature = _number("temperature", temperature, float)
+    if 0 < temperature < MIN_TEMPERATURE:
+        temperature = 0.0  # logits / 1e-300 overflow to inf (NaN probabilities); the limit T -> 0 is greedy
     if not 0 <= temperature <= 100:
         raise AIMagicsError(
             f"temperature must be between 0 and 100 (0 = greedy, about 0.7 for varied text), not {temperature}."

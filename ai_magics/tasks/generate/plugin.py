@@ -41,13 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, body: str, context: RunContext) -> GeneratedText:
     """Stream a generation into the cell, store it with --out, and return it."""
     from ai_magics.tasks.generate.api import stream_generate
+    from ai_magics.tasks.generate.conversation import check_history
     from ai_magics.widgets.stream_view import make_stream_view
 
     out = check_identifier(args.out, "--out")
     conversation = None
     if args.conversation is not None:
         name = check_identifier(args.conversation, "--conversation")
-        conversation = context.user_ns.setdefault(name, [])
+        conversation = check_history(context.user_ns.setdefault(name, []), name)  # errors name the variable
     stream = stream_generate(
         body.strip("\n"), args.model, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
         top_p=args.top_p, top_k=args.top_k, seed=args.seed, stop=args.stop, chat=args.chat, system=args.system,

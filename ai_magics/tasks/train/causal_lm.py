@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ai_magics.errors import AIMagicsError
+from ai_magics.errors import AIMagicsError, one_line
 from ai_magics.tasks.train import data as data_mod
 from ai_magics.tasks.train.options import TrainOptions
 from ai_magics.tasks.train.persistence import write_marker
@@ -51,7 +51,7 @@ def load_base(folder: str, device: str) -> tuple[Any, Any]:
             tokenizer = AutoTokenizer.from_pretrained(folder)
             model = AutoModelForCausalLM.from_pretrained(folder, dtype="float32")
     except (OSError, ValueError) as exc:
-        raise AIMagicsError(f"Could not load the base model from {folder!r} to fine-tune: {exc}.") from None
+        raise AIMagicsError(f"Could not load the base model from {folder!r} to fine-tune: {one_line(exc)}.") from None
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return model.to(device), tokenizer

@@ -36,6 +36,8 @@ DEFAULT_OPTIMIZER = {"tabular": "adam", "text-classification": "adamw", "causal-
 DEFAULT_BATCH = {"tabular": 32, "text-classification": 16, "causal-lm": 8}
 DEFAULT_EPOCHS = {"tabular": 50, "text-classification": 4, "causal-lm": 1}
 GD_EPOCHS = 500
+MAX_LAYER_SIZE = 100_000
+MAX_LORA_RANK = 1024
 DEFAULT_MODEL = {"text-classification": "minilm", "causal-lm": "smollm2"}
 
 
@@ -124,6 +126,17 @@ class TrainOptions:
                 raise AIMagicsError(f"{option} must be a whole number of 1 or more, not {value!r}.")
         if any(isinstance(h, bool) or not isinstance(h, int) or h < 0 for h in self.hidden):
             raise AIMagicsError(f"--hidden must list layer sizes of 0 or more, like 64 or 128,64, not {self.hidden!r}.")
+        if any(h > MAX_LAYER_SIZE for h in self.hidden):
+            raise AIMagicsError(
+                f"--hidden {','.join(map(str, self.hidden))} asks for a layer wider than {MAX_LAYER_SIZE}, which "
+                "would not fit in memory. Layer sizes of 16 to 1024 are usual."
+            )
+        if not 1 <= self.lora_rank <= MAX_LORA_RANK:
+            raise AIMagicsError(
+                f"--lora-rank must be between 1 and {MAX_LORA_RANK} (8 to 64 is usual), not {self.lora_rank}."
+            )
+        if not 0 <= self.seed < 2**63:
+            raise AIMagicsError(f"--seed must be between 0 and 2**63 - 1, not {self.seed}.")
         if self.name is not None and (not str(self.name).strip() or "/" in self.name):
             raise AIMagicsError(
                 f"--name {self.name!r} is not a usable model name. Use a short name without slashes, like "

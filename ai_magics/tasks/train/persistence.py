@@ -57,7 +57,7 @@ def prepare_folder(save: str | None, name: str | None) -> Path:
     """The folder to save into: ``save`` (created; refused if it holds other files) or a new session folder
     under the system's temp folder, removed when the process (the kernel) ends."""
     if save is None:
-        prefix = f"{SESSION_PREFIX}{name}_" if name and name.isidentifier() else f"{SESSION_PREFIX}trained_"
+        prefix = f"{SESSION_PREFIX}{name[:40]}_" if name and name.isidentifier() else f"{SESSION_PREFIX}trained_"
         folder = Path(tempfile.mkdtemp(prefix=prefix))
         _session_folders.add(folder)
         return folder

@@ -133,7 +133,10 @@ def load_trained(request: LoadRequest) -> Any:
 def estimate_bytes(request: LoadRequest) -> int:
     """The size of the saved weights."""
     folder = Path(request.source.path)
-    return sum(p.stat().st_size for p in folder.rglob("*.safetensors")) if folder.is_dir() else 0
+    if not folder.is_dir():
+        return 0
+    # The weights sit at the top or one folder down (a text classifier's encoder/); never walk a whole tree.
+    return sum(p.stat().st_size for pattern in ("*.safetensors", "*/*.safetensors") for p in folder.glob(pattern))
 
 
 @hookimpl

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ai_magics.errors import AIMagicsError
+from ai_magics.errors import AIMagicsError, one_line
 from ai_magics.tasks.train import data as data_mod
 from ai_magics.tasks.train import labels as labels_mod
 from ai_magics.tasks.train.options import TrainOptions
@@ -166,7 +166,7 @@ class TextClassifierTrainer:
                 tokenizer = AutoTokenizer.from_pretrained(folder)
                 encoder = AutoModel.from_pretrained(folder)
         except (OSError, ValueError) as exc:
-            raise AIMagicsError(f"Could not load the encoder {options.model!r} to fine-tune: {exc}.") from None
+            raise AIMagicsError(f"Could not load the encoder {options.model!r} to fine-tune: {one_line(exc)}.") from None
         torch.manual_seed(options.seed)
         self.model = _module()(encoder, len(self.classes)).to(device)
         self.predictor = TextPredictor(self.model, tokenizer, self.classes, options.max_length, device)

@@ -8,8 +8,10 @@ text every time; ``%config LlamaCpp.reuse_kv_prefix = True`` keeps the KV cache 
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import threading
+import weakref
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
@@ -68,6 +70,20 @@ class ChatTemplate:
         return self._template.render(messages=messages, add_generation_prompt=True, **self._tokens)
 
 
+_open_models: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_open_models() -> None:
+    """Free llama.cpp models before the interpreter tears down llama_cpp's module globals; a model freed by its
+    ``__del__`` after that prints "Exception ignored in: Llama.__del__" at the end of every kernel or script."""
+    for llm in list(_open_models):
+        try:
+            llm.close()
+        except Exception:  # noqa: S110 (at exit: nothing left to report to)
+            pass
+
+
 class LlamaCppGenerator:
     """A loaded ``llama_cpp.Llama`` and what generate needs from it, as the model cache holds it.
 
@@ -79,6 +95,10 @@ class LlamaCppGenerator:
         self.llm = llm
         self.model_id = model_id
         self.nbytes = nbytes
+        try:
+            _open_models.add(llm)
+        except TypeError:  # not weak-referenceable (a stand-in in a test): nothing to free at exit
+            pass
         self.ignore_eos = False  # benchmarks set this to generate exactly max_new_tokens tokens
         self.eog_tokens = _eog_tokens(llm)
         self._busy = threading.Lock()
