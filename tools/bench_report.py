@@ -83,7 +83,7 @@ def table(results: list[dict]) -> str:
     for result in results:
         for row in result["rows"]:
             ratio = "" if row.get("ratio") is None else f"{row['ratio']:.2f}x"
-            measure = row["measure"].replace("%%", "`%%`").replace("|", "\\|")
+            measure = row["measure"].replace("|", "\\|")
             lines.append(f"| `{result['bench']}.py` | {measure} | {format_value(row['value'], row['unit'])} | "
                          f"{ratio} | {row.get('baseline') or ''} |")  # fmt: skip
     return "\n".join(lines)

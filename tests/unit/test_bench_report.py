@@ -42,7 +42,7 @@ def test_rows_written_by_a_bench_become_one_table_in_a_fixed_order(tmp_path, rep
     assert [r["bench"] for r in results] == ["generate", "train"]
     lines = report.table(results).splitlines()
     assert lines[2] == "| `generate.py` | raw generate | 9.17 tok/s | 1.00x | raw |"
-    assert lines[3] == "| `generate.py` | `%%`generate | 9.00 tok/s | 0.98x | raw |"
+    assert lines[3] == "| `generate.py` | %%generate | 9.00 tok/s | 0.98x | raw |"
     assert lines[4] == "| `generate.py` | cold load | 43.21 s |  |  |"
     assert lines[5].startswith("| `train.py` | plain loop | 200.0 steps/s | 1.00x |")
     text = report.report(results, {"CPU": "x, 2 logical cores", "device": "cpu"}, "2026-12-04")
