@@ -206,6 +206,9 @@ def main() -> None:
         Row("peak RSS rise, load + first read / fp32 weight bytes, GGUF", cold["peak_delta"] / cold["weights"], "x"),
         Row("peak RSS rise, load + first read / fp32 weight bytes, cached", warm["peak_delta"] / warm["weights"], "x"),
     ]
+    if llama_load:  # the same fp32 weight bytes as the yardstick; llama.cpp maps the Q4_1 file and adds its KV cache
+        rows.append(Row("peak RSS rise, llama.cpp load / fp32 weight bytes", llama_load["peak_delta"] / warm["weights"],
+                        "x"))  # fmt: skip
     title = f"SmolLM2-135M-Instruct, {n} new tokens, best of {r}, {torch.get_num_threads()} torch threads"
     print_rows(title, rows)
     notes = [f"%load_ext imported torch: {load_ext['torch']}, transformers: {load_ext['transformers']}"]

@@ -75,3 +75,38 @@ def test_peak_rss_while_loading_smollm2_is_within_1_5x_its_fp32_weights(smollm2_
     assert ready_rise >= 0.9 * fp32, "every weight was read, so the weights must be resident: the method is broken"
     assert load_ratio <= LIMIT, f"peak RSS rose {load_ratio:.2f}x the fp32 weight bytes while loading"
     assert ready_ratio <= LIMIT, f"peak RSS rose {ready_ratio:.2f}x the fp32 weight bytes by the first use"
+
+
+LLAMACPP_SCRIPT = """
+import json
+import psutil
+import torch, transformers  # as above: imported before the baseline
+from ai_magics.models.loading import plan_model, use_model
+import ai_magics
+
+def peak() -> int:
+    with open("/proc/self/status") as status:
+        return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) * 1024
+
+plan = plan_model("smollm2", "causal-lm", backend="llama.cpp")
+base = psutil.Process().memory_info().rss
+with use_model(plan):
+    loaded = peak()
+text = ai_magics.generate("The quick brown fox", max_new_tokens=16, temperature=0, chat=False, backend="llama.cpp")
+print(json.dumps({"base": base, "loaded": loaded, "ready": peak(), "text": text}))
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the peak RSS from /proc/self/status")
+def test_peak_rss_on_the_default_cpu_backend_llama_cpp_is_within_1_5x(smollm2_converted_dir: Path) -> None:
+    pytest.importorskip("ai_magics_llamacpp", reason="the llama.cpp plugin is not installed (make install)")
+    fp32 = sum(p.stat().st_size for p in smollm2_converted_dir.glob("*.safetensors"))  # the fp32 weights on disk
+    assert fp32 > 400 * 10**6, fp32
+    done = subprocess.run([sys.executable, "-c", LLAMACPP_SCRIPT], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    assert measured["text"].strip(), "llama.cpp generated nothing"
+    ratio = (measured["ready"] - measured["base"]) / fp32
+    print(f"\nllama.cpp: peak RSS rise / fp32 weight bytes: {ratio:.2f}x after loading and generating")
+    assert 0 < ratio <= LIMIT, f"peak RSS rose {ratio:.2f}x the fp32 weight bytes on the llama.cpp backend"
