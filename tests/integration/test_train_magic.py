@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
+from kernel_session import execute, running_kernel
 
 import ai_magics.tasks.train.plugin as train_plugin
 from ai_magics.cache import ModelKey, get_cache
@@ -282,38 +283,9 @@ seed_df = pd.DataFrame(_x, columns=[f"x{i}" for i in range(10)]).assign(label=(_
 
 @pytest.fixture(scope="module")
 def kernel():
-    from jupyter_client.manager import start_new_kernel
-
-    manager, client = start_new_kernel(kernel_name="python3")
-    try:
+    with running_kernel() as client:
         yield client
         execute(client, "from ai_magics.tasks.train.persistence import remove_session_folders as _r; _r()")
-    finally:
-        client.stop_channels()
-        manager.shutdown_kernel(now=True)
-
-
-def execute(client, code: str, on_message=None, timeout: float = 300) -> tuple[dict, list[dict]]:
-    """Run ``code``; call ``on_message`` for each iopub message while it runs; return (reply, messages)."""
-    import queue
-    import time
-
-    msg_id = client.execute(code)
-    messages = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            msg = client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        messages.append(msg)
-        if on_message is not None:
-            on_message(msg)
-        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
-            break
-    return client.get_shell_msg(timeout=60), messages
 
 
 def test_stop_click_in_a_kernel_keeps_the_model_and_leaves_a_png(kernel):
