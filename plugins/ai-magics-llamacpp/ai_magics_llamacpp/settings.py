@@ -11,6 +11,8 @@ import os
 from traitlets import Bool, Int, default
 from traitlets.config import Configurable
 
+from ai_magics.shell_settings import ShellSettings
+
 DEFAULT_ENV = "AI_MAGICS_LLAMACPP_DEFAULT"
 FALSE_WORDS = {"0", "false", "no", "off"}
 
@@ -39,45 +41,17 @@ class LlamaCpp(Configurable):
         return os.environ.get(DEFAULT_ENV, "1").strip().lower() not in FALSE_WORDS
 
 
-_settings: LlamaCpp | None = None
-
-
-def _shell() -> object | None:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency of ai-magics
-        return None
-    return get_ipython()
+_settings = ShellSettings(LlamaCpp)
 
 
 def get_settings() -> LlamaCpp:
     """The process-wide settings, attached to the running IPython shell (if any) so ``%config`` reaches them."""
-    global _settings
-    shell = _shell()
-    if shell is None:
-        if _settings is None:
-            _settings = LlamaCpp()
-        return _settings
-    configurables = getattr(shell, "configurables", None)
-    if configurables is None:
-        _settings = _settings or LlamaCpp()
-        return _settings
-    for configurable in configurables:
-        if isinstance(configurable, LlamaCpp):
-            _settings = configurable
-            return configurable
-    _settings = LlamaCpp(parent=shell)
-    configurables.append(_settings)
-    return _settings
+    return _settings.get()
 
 
 def reset_settings() -> None:
     """Forget the settings object (tests); the next use makes a new one."""
-    global _settings
-    shell = _shell()
-    if shell is not None and getattr(shell, "configurables", None) is not None:
-        shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, LlamaCpp)]
-    _settings = None
+    _settings.reset()
 
 
 def thread_count(configured: int) -> int:

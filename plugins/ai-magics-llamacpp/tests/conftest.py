@@ -25,8 +25,10 @@ def fresh(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv(llamacpp_settings.DEFAULT_ENV, raising=False)
     monkeypatch.setattr(plugins, "_host", None)
     monkeypatch.setattr(config, "_settings", None)
-    monkeypatch.setattr(llamacpp_settings, "_shell", lambda: None)  # not the test session's IPython shell
-    monkeypatch.setattr(llamacpp_settings, "_settings", None)
+    from ai_magics.shell_settings import ShellSettings
+
+    # Fresh settings, kept out of the test session's IPython shell.
+    monkeypatch.setattr(llamacpp_settings, "_settings", ShellSettings(llamacpp_settings.LlamaCpp, shell=lambda: None))
     yield
 
 

@@ -15,6 +15,7 @@ from traitlets import Dict, Float, Unicode, default, observe, validate
 from traitlets.config import Configurable
 
 from ai_magics.errors import AIMagicsError
+from ai_magics.shell_settings import ShellSettings
 
 BASE_URL_ENVS = ("AI_MAGICS_OPENAI_BASE_URL", "OPENAI_BASE_URL")
 MODELS_ENV = "AI_MAGICS_OPENAI_MODELS"
@@ -127,39 +128,14 @@ class OpenAIServer(Configurable):
         return pairs
 
 
-_settings: OpenAIServer | None = None
-
-
-def _shell() -> Any:
-    try:
-        from IPython import get_ipython
-    except ImportError:  # pragma: no cover - IPython is a dependency of ai-magics
-        return None
-    return get_ipython()
+_settings = ShellSettings(OpenAIServer)
 
 
 def get_settings() -> OpenAIServer:
     """The process-wide settings, attached to the running IPython shell (if any) so ``%config`` reaches them."""
-    global _settings
-    shell = _shell()
-    configurables = getattr(shell, "configurables", None) if shell is not None else None
-    if configurables is None:
-        if _settings is None:
-            _settings = OpenAIServer()
-        return _settings
-    for configurable in configurables:
-        if isinstance(configurable, OpenAIServer):
-            _settings = configurable
-            return configurable
-    _settings = OpenAIServer(parent=shell)
-    configurables.append(_settings)
-    return _settings
+    return _settings.get()
 
 
 def reset_settings() -> None:
     """Forget the settings object (tests); the next use makes a new one from the environment."""
-    global _settings
-    shell = _shell()
-    if shell is not None and getattr(shell, "configurables", None) is not None:
-        shell.configurables[:] = [c for c in shell.configurables if not isinstance(c, OpenAIServer)]
-    _settings = None
+    _settings.reset()

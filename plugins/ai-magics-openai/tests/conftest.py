@@ -29,8 +29,10 @@ def fresh(monkeypatch: pytest.MonkeyPatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(plugins, "_host", None)
     monkeypatch.setattr(config, "_settings", None)
-    monkeypatch.setattr(openai_settings, "_shell", lambda: None)  # not the test session's IPython shell
-    monkeypatch.setattr(openai_settings, "_settings", None)
+    from ai_magics.shell_settings import ShellSettings
+
+    # Fresh settings, kept out of the test session's IPython shell.
+    monkeypatch.setattr(openai_settings, "_settings", ShellSettings(openai_settings.OpenAIServer, shell=lambda: None))
     yield
 
 
