@@ -9,6 +9,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -61,3 +63,42 @@ def fresh_process_state(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
     monkeypatch.setattr(model_cache, "_cache", None)
     monkeypatch.setattr(config, "_settings", None)
     monkeypatch.delenv(plugins.DISABLE_ENV, raising=False)
+
+
+@contextmanager
+def _single_torch_thread() -> Iterator[None]:
+    """One torch thread, then the previous count: the two cores here are shared with other test runs, and OpenMP
+    threads spinning on a busy core made MiniLM 2x, SmolLM2 10x and a fine-tuning step 3x slower than one thread."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread_per_module() -> Iterator[None]:
+    """One torch thread while a module runs (``pytest.mark.usefixtures("one_torch_thread_per_module")``)."""
+    with _single_torch_thread():
+        yield
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for one test."""
+    with _single_torch_thread():
+        yield
+
+
+@pytest.fixture
+def forget_trained_models() -> Iterator[None]:
+    """Models a test trains under names starting with ``t_`` are forgotten after it."""
+    from ai_magics.models import trained
+
+    yield
+    for name in list(trained.names()):
+        if name.startswith("t_"):
+            trained.forget(name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -29,3 +30,19 @@ def run(shell):
 
     return _run
 
+
+
+@pytest.fixture
+def add_plugin() -> Iterator[Callable[[object, str], None]]:
+    """Add plugins to the shared host for one test (integration tests share the host); removed after."""
+    from ai_magics.plugins import get_plugin_host
+
+    added: list[str] = []
+
+    def _add(plugin: object, name: str) -> None:
+        assert get_plugin_host().add_plugin(plugin, name)
+        added.append(name)
+
+    yield _add
+    for name in added:
+        get_plugin_host().remove_plugin(name)

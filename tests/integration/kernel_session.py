@@ -57,3 +57,31 @@ def shell_reply(client: Any, msg_id: str, timeout: float = 120) -> dict:
             continue
         _replies[reply["parent_header"].get("msg_id")] = reply
     return _replies.pop(msg_id)
+
+
+class StopClicker:
+    """An iopub listener (for :func:`execute`) that clicks a widget's Stop button the way a front end does, with a
+    ``comm_msg`` on the shell channel, once the widgets have sent ``after`` value updates. ``before_click`` runs
+    just before the click."""
+
+    def __init__(self, client: Any, after: int, before_click: Callable[[], None] | None = None) -> None:
+        self.client = client
+        self.after = after
+        self.before_click = before_click
+        self.button: str | None = None
+        self.updates = 0
+        self.clicked = False
+
+    def __call__(self, msg: dict) -> None:
+        content = msg["content"]
+        if msg["msg_type"] == "comm_open" and content["data"]["state"].get("_model_name") == "ButtonModel":
+            self.button = content["comm_id"]
+        if msg["msg_type"] == "comm_msg" and "value" in content["data"].get("state", {}):
+            self.updates += 1
+            if self.updates >= self.after and not self.clicked and self.button:
+                if self.before_click is not None:
+                    self.before_click()
+                self.client.session.send(self.client.shell_channel.socket, "comm_msg", {
+                    "comm_id": self.button, "data": {"method": "custom", "content": {"event": "click"}},
+                })  # fmt: skip
+                self.clicked = True

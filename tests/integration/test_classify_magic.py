@@ -17,19 +17,8 @@ from ai_magics.models.loading import plan_model
 from ai_magics.plugins import get_plugin_host
 from ai_magics.registry import Backend, ModelSource
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread_per_module")]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One torch thread while this module runs: the two cores are shared with other test runs, and OpenMP threads
-    waiting on a busy core made MiniLM 2x and SmolLM2 10x slower here than one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _with_task(shell: Any, plugin: Any, plugin_name: str, task: str) -> None:

@@ -15,7 +15,7 @@ import threading
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -26,23 +26,13 @@ from ai_magics.cache import ModelKey, get_cache
 from ai_magics.hookspecs import hookimpl
 from ai_magics.plugins import get_plugin_host
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread_per_module")]
 
 SEED_PROMPT = "The quick brown fox jumps over the lazy dog"
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One torch thread here, as in test_classify_magic.py: the two cores are shared with other runs."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(autouse=True)
@@ -88,20 +78,6 @@ def interrupt() -> Iterator[Interrupt]:
     yield sender
     if sender.thread is not None:
         sender.thread.join(timeout=10)
-
-
-@pytest.fixture
-def add_plugin() -> Iterator[Callable[[object, str], None]]:
-    """Add an event plugin to the shared host for one test; removed after."""
-    added: list[str] = []
-
-    def _add(plugin: object, name: str) -> None:
-        assert get_plugin_host().add_plugin(plugin, name)
-        added.append(name)
-
-    yield _add
-    for name in added:
-        get_plugin_host().remove_plugin(name)
 
 
 def interrupted_message(result: Any) -> str:

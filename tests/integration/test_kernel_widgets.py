@@ -4,7 +4,7 @@ the partial text is kept, and the widget is replaced by static text for saved no
 from __future__ import annotations
 
 import pytest
-from kernel_session import execute, running_kernel, shell_reply
+from kernel_session import StopClicker, execute, running_kernel, shell_reply
 
 pytestmark = pytest.mark.integration
 PROMPT = "The quick brown fox jumps over the lazy dog"
@@ -23,28 +23,14 @@ def test_stop_button_click_during_generation_keeps_partial_text(kernel):
     reply, _ = execute(kernel, f"%%generate --backend transformers -n 2 --temperature 0 --no-chat\n{PROMPT}")
     assert reply["content"]["status"] == "ok"
 
-    state = {"button": None, "updates": 0, "clicked": False}
-
-    def on_message(msg):
-        content = msg["content"]
-        if msg["msg_type"] == "comm_open" and content["data"]["state"].get("_model_name") == "ButtonModel":
-            state["button"] = content["comm_id"]
-        if msg["msg_type"] == "comm_msg" and "value" in content["data"].get("state", {}):
-            state["updates"] += 1
-            if state["updates"] >= 3 and not state["clicked"] and state["button"]:
-                # A cell queued while this one runs must still run afterwards, in order.
-                state["queued"] = kernel.execute("queued_during_run = 42")
-                kernel.session.send(kernel.shell_channel.socket, "comm_msg", {
-                    "comm_id": state["button"], "data": {"method": "custom", "content": {"event": "click"}},
-                })  # fmt: skip
-                state["clicked"] = True
-
+    queued: list[str] = []  # a cell queued while this one runs must still run afterwards, in order
+    clicker = StopClicker(kernel, after=3, before_click=lambda: queued.append(kernel.execute("queued_during_run = 42")))
     reply, messages = execute(
-        kernel, f"%%generate --backend transformers -n 400 -t 0 --no-chat --out partial\n{PROMPT}", on_message
+        kernel, f"%%generate --backend transformers -n 400 -t 0 --no-chat --out partial\n{PROMPT}", clicker
     )
     assert reply["content"]["status"] == "ok"
-    assert state["clicked"], "the widget never streamed updates"
-    queued_reply = shell_reply(kernel, state["queued"])
+    assert clicker.clicked, "the widget never streamed updates"
+    queued_reply = shell_reply(kernel, queued[0])
     assert queued_reply["content"]["status"] == "ok"
     reply, messages_after = execute(kernel, "print(len(partial.split()), queued_during_run)")
     words = int(next(m for m in messages_after if m["msg_type"] == "stream")["content"]["text"].split()[0])

@@ -12,56 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from IPython.core.error import UsageError
-from kernel_session import execute, running_kernel
+from kernel_session import StopClicker, execute, running_kernel
 
 import ai_magics.tasks.train.plugin as train_plugin
 from ai_magics.cache import ModelKey, get_cache
 from ai_magics.hookspecs import hookimpl
 from ai_magics.models.loading import plan_model, use_model
-from ai_magics.plugins import get_plugin_host
 from ai_magics.tasks.train.result import TrainResult
 
 pytestmark = pytest.mark.integration
 
 PHRASE = "The purple owl sings at midnight."
-
-
-@pytest.fixture(autouse=True)
-def train_magic(shell):
-    """%%train's plugin on this test's host and its magic on the shell (no-ops once it is built in)."""
-    host = get_plugin_host()
-    if not host.pm.is_registered(train_plugin):
-        host.add_plugin(train_plugin, "builtin-train", "built-in")
-    if "train" not in shell.magics_manager.magics["cell"]:
-        from ai_magics.magics import make_cell_magic
-
-        shell.register_magic_function(make_cell_magic("train", shell), magic_kind="cell", magic_name="train")
-
-
-@pytest.fixture
-def add_plugin():
-    """Add plugins to the shared host for one test (integration tests share the host), removed after."""
-    added = []
-
-    def _add(plugin, name: str) -> None:
-        assert get_plugin_host().add_plugin(plugin, name)
-        added.append(name)
-
-    yield _add
-    for name in added:
-        get_plugin_host().remove_plugin(name)
-
-
-@pytest.fixture
-def one_torch_thread():
-    """Fine-tuning runs on one torch thread here: the two cores are shared with other test runs, and OpenMP
-    threads spinning on a busy core made a step three times slower than one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def error_text(result) -> str:
@@ -171,8 +132,8 @@ def test_train_step_events_reach_a_plugin(run, shell, add_plugin):
 SUBPROCESS_RELOAD = """
 import json, sys
 import pandas as pd
-from ai_magics.plugins import get_plugin_host
 import ai_magics.tasks.train.plugin as plugin
+from ai_magics.plugins import get_plugin_host
 from ai_magics.registry import LoadRequest, ModelSource
 host = get_plugin_host()
 if not host.pm.is_registered(plugin):
@@ -267,14 +228,6 @@ def test_help_lists_the_defaults(run, capsys):
 KERNEL_SETUP = """
 %load_ext ai_magics
 %config AIMagics.widgets = 'on'
-from ai_magics.plugins import get_plugin_host
-import ai_magics.tasks.train.plugin as _train_plugin
-if not get_plugin_host().pm.is_registered(_train_plugin):
-    get_plugin_host().add_plugin(_train_plugin, "builtin-train", "built-in")
-if "train" not in get_ipython().magics_manager.magics["cell"]:
-    from ai_magics.magics import make_cell_magic
-    _magic = make_cell_magic("train", get_ipython())
-    get_ipython().register_magic_function(_magic, magic_kind="cell", magic_name="train")
 import numpy as np, pandas as pd
 _x = np.random.default_rng(0).normal(size=(100, 10))
 seed_df = pd.DataFrame(_x, columns=[f"x{i}" for i in range(10)]).assign(label=(_x[:, 0] > 0).astype(int))
@@ -291,25 +244,12 @@ def kernel():
 def test_stop_click_in_a_kernel_keeps_the_model_and_leaves_a_png(kernel):
     reply, _ = execute(kernel, KERNEL_SETUP)
     assert reply["content"]["status"] == "ok", reply["content"]
-    state = {"button": None, "updates": 0, "clicked": False}
-
-    def on_message(msg):
-        content = msg["content"]
-        if msg["msg_type"] == "comm_open" and content["data"]["state"].get("_model_name") == "ButtonModel":
-            state["button"] = content["comm_id"]
-        if msg["msg_type"] == "comm_msg" and "value" in content["data"].get("state", {}):
-            state["updates"] += 1
-            if state["updates"] >= 6 and not state["clicked"] and state["button"]:
-                kernel.session.send(kernel.shell_channel.socket, "comm_msg", {
-                    "comm_id": state["button"], "data": {"method": "custom", "content": {"event": "click"}},
-                })  # fmt: skip
-                state["clicked"] = True
-
+    clicker = StopClicker(kernel, after=6)
     reply, messages = execute(
-        kernel, "%%train --data seed_df --target label --epochs 20000 --name k_seed --out k_run\n# stop me", on_message
+        kernel, "%%train --data seed_df --target label --epochs 20000 --name k_seed --out k_run\n# stop me", clicker
     )
     assert reply["content"]["status"] == "ok", reply["content"]
-    assert state["clicked"], "the widget never sent updates"
+    assert clicker.clicked, "the widget never sent updates"
     reply, after = execute(kernel, "print(k_run.stopped, k_run.steps, k_run.name, len(k_run.history))")
     stopped, steps, name, rows = next(m for m in after if m["msg_type"] == "stream")["content"]["text"].split()
     assert stopped == "True" and 0 < int(steps) < 80_000 and name == "k_seed" and int(rows) == int(steps)

@@ -10,19 +10,8 @@ import pytest
 from ai_magics.models.loading import plan_model, use_model
 from ai_magics.tasks.classify import likelihood
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("one_torch_thread_per_module")]
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One torch thread while this module runs: the two cores are shared with other test runs, and OpenMP threads
-    waiting on a busy core made MiniLM 2x and SmolLM2 10x slower here than one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pytest
@@ -12,17 +12,8 @@ from ai_magics.errors import AIMagicsError
 from ai_magics.tasks.classify import zero_shot
 from ai_magics.tasks.classify.api import classify
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread_per_module")
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread() -> Iterator[None]:
-    """One torch thread while this module runs: the two cores are shared with other test runs, and OpenMP threads
-    waiting on a busy core made MiniLM 2x and SmolLM2 10x slower here than one thread."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 class CountingEncoder:

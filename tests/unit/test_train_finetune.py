@@ -15,7 +15,6 @@ import ai_magics.tasks.train.plugin as train_plugin
 from ai_magics.errors import AIMagicsError
 from ai_magics.models import trained
 from ai_magics.models.loading import plan_model
-from ai_magics.plugins import get_plugin_host
 from ai_magics.tasks.train.api import train
 from ai_magics.tasks.train.causal_lm import IGNORE, encode
 
@@ -24,27 +23,9 @@ REVIEWS = [{"text": t, "label": "pos"} for t in ("good", "great fun", "lovely", 
     {"text": t, "label": "neg"} for t in ("bad", "awful", "boring", "dreadful", "poor one", "worst")
 ]
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """One torch thread: the two cores are shared with other test runs (see the integration tests)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread", "forget_trained_models")
 
 
-@pytest.fixture(autouse=True)
-def train_plugin_registered():
-    host = get_plugin_host()
-    if not host.pm.is_registered(train_plugin):
-        host.add_plugin(train_plugin, "builtin-train", "built-in")
-    yield
-    for name in list(trained.names()):
-        if name.startswith("t_"):
-            trained.forget(name)
 
 
 @pytest.fixture(scope="module")

@@ -7,26 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import ai_magics.tasks.train.plugin as train_plugin
 from ai_magics.cache import get_cache
 from ai_magics.hookspecs import hookimpl
-from ai_magics.models import trained
 from ai_magics.models.loading import plan_model
 from ai_magics.plugins import get_plugin_host
 from ai_magics.tasks.train import loop
 from ai_magics.tasks.train.api import train
 from ai_magics.tasks.train.result import TrainingInterrupted
 
+pytestmark = pytest.mark.usefixtures("forget_trained_models")
 
-@pytest.fixture(autouse=True)
-def train_plugin_registered():
-    host = get_plugin_host()
-    if not host.pm.is_registered(train_plugin):
-        host.add_plugin(train_plugin, "builtin-train", "built-in")
-    yield
-    for name in list(trained.names()):
-        if name.startswith("t_"):
-            trained.forget(name)
 
 
 class Recorder:

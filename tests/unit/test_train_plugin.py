@@ -17,12 +17,6 @@ from ai_magics.registry import ModelSource
 from ai_magics.tasks.train import persistence
 
 
-@pytest.fixture(autouse=True)
-def train_plugin_registered():
-    host = get_plugin_host()
-    if not host.pm.is_registered(train_plugin):
-        host.add_plugin(train_plugin, "builtin-train", "built-in")
-
 
 def test_importing_the_plugin_loads_nothing_heavy():
     heavy = ("torch", "pandas", "numpy", "transformers", "matplotlib", "ipywidgets")

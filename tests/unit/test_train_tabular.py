@@ -20,17 +20,8 @@ from ai_magics.registry import LoadRequest, ModelSource
 from ai_magics.tasks.classify.api import classify
 from ai_magics.tasks.train.api import train
 
+pytestmark = pytest.mark.usefixtures("forget_trained_models")
 
-@pytest.fixture(autouse=True)
-def train_plugin_registered():
-    """%%train's plugin on this test's host (a no-op once it is a built-in plugin)."""
-    host = get_plugin_host()
-    if not host.pm.is_registered(train_plugin):
-        host.add_plugin(train_plugin, "builtin-train", "built-in")
-    yield
-    for name in list(trained.names()):
-        if name.startswith("t_"):
-            trained.forget(name)
 
 
 def seed_example(seed: int = 0) -> pd.DataFrame:
