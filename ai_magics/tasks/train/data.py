@@ -48,8 +48,9 @@ def read_file(path: Path) -> Any:
         if suffix == ".json":
             return pd.read_json(path)
         sep = "\t" if suffix == ".tsv" else ","
-        check_ragged(path.read_text(encoding="utf-8"), repr(str(path)), sep)
-        return pd.read_csv(path, sep=sep)
+        text = path.read_text(encoding="utf-8-sig")  # read once (a BOM dropped, as pandas does): checked, then parsed
+        check_ragged(text, repr(str(path)), sep)
+        return pd.read_csv(io.StringIO(text), sep=sep)
     except AIMagicsError:
         raise
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
@@ -84,9 +85,10 @@ def csv_text(text: str) -> Any:
     """A DataFrame from CSV written in the cell body (a header row, then one row per line)."""
     import pandas as pd
 
-    check_ragged(text.strip("\n"), "the CSV in the cell")
+    text = text.strip("\n")
+    check_ragged(text, "the CSV in the cell")
     try:
-        return pd.read_csv(io.StringIO(text.strip("\n")))
+        return pd.read_csv(io.StringIO(text))
     except (ValueError, pd.errors.ParserError) as exc:
         raise AIMagicsError(
             f"Could not read the cell as CSV: {str(exc).strip().splitlines()[0]}. Write a header row and then one "
